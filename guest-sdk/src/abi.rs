@@ -1,0 +1,177 @@
+//! ABI v1 glue: the byte-level entry points behind [`export_policy!`](crate::export_policy).
+//!
+//! The byte-level functions ([`authorize`], [`validate_config`]) are plain
+//! Rust and run natively in tests; only the pointer shuffling in
+//! [`wasm`] is specific to the sandbox.
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use crate::{Decision, IntoDecision, Request};
+
+/// The config of a policy that takes none: only an empty table is accepted,
+/// so a misspelled `[module.config]` is caught at load.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoConfig {}
+
+/// Decodes a module config; an absent or `null` config is an empty table.
+pub fn parse_config<C: DeserializeOwned>(json: Option<&str>) -> Result<C, String> {
+    let json = json.map(str::trim).filter(|j| *j != "null").unwrap_or("{}");
+    serde_json::from_str(json).map_err(|e| format!("invalid module config: {e}"))
+}
+
+/// Runs `policy` on one serialized envelope and returns the decision JSON.
+/// Anything unreadable denies.
+pub fn authorize<C, R>(envelope: &[u8], policy: impl FnOnce(&Request, &C) -> R) -> Vec<u8>
+where
+    C: DeserializeOwned,
+    R: IntoDecision,
+{
+    decide(envelope, policy).to_json()
+}
+
+/// Like [`authorize`], returning the [`Decision`] itself.
+pub fn decide<C, R>(envelope: &[u8], policy: impl FnOnce(&Request, &C) -> R) -> Decision
+where
+    C: DeserializeOwned,
+    R: IntoDecision,
+{
+    let request = match Request::from_envelope(envelope) {
+        Ok(request) => request,
+        Err(err) => return Decision::deny(format!("cannot read the request envelope: {err}")),
+    };
+    match parse_config::<C>(request.config_json()) {
+        Ok(config) => policy(&request, &config).into_decision(),
+        Err(err) => Decision::deny(err),
+    }
+}
+
+/// Checks a module config at load: `{"allow":true}` when `C` accepts it,
+/// `{"allow":false,"msg":…}` otherwise.
+pub fn validate_config<C: DeserializeOwned>(config: &[u8]) -> Vec<u8> {
+    let text = match std::str::from_utf8(config) {
+        Ok(text) => text,
+        Err(_) => return Decision::deny("invalid module config: not UTF-8").to_json(),
+    };
+    match parse_config::<C>(Some(text)) {
+        Ok(_) => Decision::allow().to_json(),
+        Err(err) => Decision::deny(err).to_json(),
+    }
+}
+
+/// Pointer-level exports, compiled only for the sandbox.
+#[cfg(target_arch = "wasm32")]
+#[allow(unsafe_code)]
+pub mod wasm {
+    use std::sync::Mutex;
+
+    /// The last answer, kept alive until the next call so the host can read it.
+    static OUTPUT: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+
+    /// `portcullis_alloc`: a buffer of `len` bytes for the host to fill.
+    pub fn alloc(len: i32) -> i32 {
+        let buffer = vec![0u8; len.max(0) as usize].into_boxed_slice();
+        Box::into_raw(buffer) as *mut u8 as i32
+    }
+
+    /// Takes back a buffer from [`alloc`], runs `entry` on it and returns
+    /// `(out_ptr << 32) | out_len` of the answer.
+    pub fn call(ptr: i32, len: i32, entry: impl FnOnce(&[u8]) -> Vec<u8>) -> i64 {
+        // SAFETY: the host passes back exactly a buffer it got from `alloc(len)`,
+        // once (ABI v1), so this reclaims that allocation.
+        let input: Box<[u8]> = unsafe {
+            Box::from_raw(std::ptr::slice_from_raw_parts_mut(
+                ptr as *mut u8,
+                len.max(0) as usize,
+            ))
+        };
+        let answer = entry(&input);
+        drop(input);
+        let mut output = OUTPUT
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        *output = answer;
+        ((output.as_ptr() as u32 as i64) << 32) | output.len() as u32 as i64
+    }
+}
+
+/// Exports a policy function with ABI v1, leaving the function untouched so
+/// `cargo test` calls it natively.
+///
+/// `export_policy!(authorize)` for `fn(&Request) -> impl IntoDecision`;
+/// `export_policy!(authorize, Config)` for `fn(&Request, &Config) -> impl
+/// IntoDecision`, where `Config: DeserializeOwned` is the module's
+/// `[module.config]` table, checked when the host loads the module.
+///
+/// Also defines `portcullis_entry::{authorize, validate_config}`, the
+/// byte-level entry points, callable natively from tests.
+#[macro_export]
+macro_rules! export_policy {
+    ($policy:path) => {
+        #[doc(hidden)]
+        type __PortcullisConfig = $crate::abi::NoConfig;
+        #[doc(hidden)]
+        fn __portcullis_policy(
+            request: &$crate::Request,
+            _: &__PortcullisConfig,
+        ) -> $crate::Decision {
+            $crate::IntoDecision::into_decision($policy(request))
+        }
+        $crate::export_policy!(@entry);
+    };
+    ($policy:path, $config:ty) => {
+        #[doc(hidden)]
+        type __PortcullisConfig = $config;
+        #[doc(hidden)]
+        fn __portcullis_policy(
+            request: &$crate::Request,
+            config: &__PortcullisConfig,
+        ) -> $crate::Decision {
+            $crate::IntoDecision::into_decision($policy(request, config))
+        }
+        $crate::export_policy!(@entry);
+    };
+    (@entry) => {
+        /// ABI v1 entry points of this policy, as plain functions.
+        pub mod portcullis_entry {
+            /// Decides on one serialized envelope; returns the decision JSON.
+            pub fn authorize(envelope: &[u8]) -> ::std::vec::Vec<u8> {
+                $crate::abi::authorize::<super::__PortcullisConfig, _>(
+                    envelope,
+                    super::__portcullis_policy,
+                )
+            }
+
+            /// Checks a `[module.config]` table given as JSON.
+            pub fn validate_config(config: &[u8]) -> ::std::vec::Vec<u8> {
+                $crate::abi::validate_config::<super::__PortcullisConfig>(config)
+            }
+        }
+
+        #[cfg(target_arch = "wasm32")]
+        const _: () = {
+            #[allow(unsafe_code)]
+            #[unsafe(no_mangle)]
+            extern "C" fn portcullis_abi_v1() {}
+
+            #[allow(unsafe_code)]
+            #[unsafe(no_mangle)]
+            extern "C" fn portcullis_alloc(len: i32) -> i32 {
+                $crate::abi::wasm::alloc(len)
+            }
+
+            #[allow(unsafe_code)]
+            #[unsafe(no_mangle)]
+            extern "C" fn portcullis_authorize(ptr: i32, len: i32) -> i64 {
+                $crate::abi::wasm::call(ptr, len, portcullis_entry::authorize)
+            }
+
+            #[allow(unsafe_code)]
+            #[unsafe(no_mangle)]
+            extern "C" fn portcullis_validate_config(ptr: i32, len: i32) -> i64 {
+                $crate::abi::wasm::call(ptr, len, portcullis_entry::validate_config)
+            }
+        };
+    };
+}

@@ -1,0 +1,47 @@
+//! Write Portcullis policies as plain Rust functions.
+//!
+//! A policy is a function from a [`Request`] (one Docker API call, as the
+//! daemon will act on it) to a [`Decision`]. One [`export_policy!`] line
+//! exports it for the sandbox (ABI v1, `cargo build --target
+//! wasm32-wasip1`) and leaves the function untouched, so `cargo test` calls
+//! it natively on captured fixtures:
+//!
+//! ```
+//! use portcullis_sdk::{export_policy, Decision, Request};
+//!
+//! /// Refuses privileged containers.
+//! fn authorize(req: &Request) -> Result<Decision, portcullis_sdk::BodyError> {
+//!     if req.action() == "container_create" && req.container_create()?.host_config.privileged {
+//!         return Ok(Decision::deny("privileged containers are not allowed"));
+//!     }
+//!     Ok(Decision::allow())
+//! }
+//! export_policy!(authorize);
+//!
+//! # use portcullis_sdk::{assert_allowed, assert_denied, testing::RequestBuilder};
+//! # fn main() {
+//! let req = RequestBuilder::post_json("/v1.41/containers/create",
+//!     r#"{"Image":"busybox","hostconfig":{"privileged":true}}"#).build();
+//! assert_denied!(authorize(&req), "privileged");
+//! assert_allowed!(authorize(&RequestBuilder::get("/v1.41/containers/json").build()));
+//! # }
+//! ```
+//!
+//! Bodies are decoded lazily and only into the fields a view declares, the
+//! way the daemon decodes them ([`docker`]). A body the policy needs but
+//! cannot read — absent, not forwarded by Docker, malformed — is a
+//! [`BodyError`], which denies when returned with `?`.
+
+#![warn(missing_docs)]
+
+pub mod abi;
+mod decision;
+pub mod docker;
+mod log;
+mod request;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod testing;
+
+pub use decision::{Decision, IntoDecision};
+pub use log::{Level, log};
+pub use request::{BodyError, BodyState, Phase, Request, Response};

@@ -1,0 +1,221 @@
+//! Native test helpers: requests built exactly as the host builds them.
+//!
+//! Every helper goes through the host's own envelope code
+//! (`portcullis-envelope`), so a policy's unit test sees what the policy
+//! sees in the sandbox: the same action names, normalised path and body.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use portcullis_envelope::envelope::ConfigPrefix;
+use portcullis_envelope::{AuthzRequest, Envelope};
+
+use crate::{Phase, Request};
+
+/// Asserts that a decision allows.
+#[macro_export]
+macro_rules! assert_allowed {
+    ($decision:expr $(,)?) => {{
+        let decision = $crate::IntoDecision::into_decision($decision);
+        assert!(decision.is_allowed(), "expected allow, got {decision:?}");
+    }};
+}
+
+/// Asserts that a decision denies with a message containing `$needle`.
+#[macro_export]
+macro_rules! assert_denied {
+    ($decision:expr, $needle:expr $(,)?) => {{
+        let decision = $crate::IntoDecision::into_decision($decision);
+        match decision.message() {
+            Some(msg) => assert!(
+                msg.contains($needle),
+                "expected a deny mentioning {:?}, got deny {:?}",
+                $needle,
+                msg
+            ),
+            None => panic!("expected a deny mentioning {:?}, got allow", $needle),
+        }
+    }};
+}
+
+/// Where [`fixture`] looks for bare file names: `$PORTCULLIS_FIXTURES`, else
+/// this repository's `tests/fixtures/docker-20.10`.
+pub fn fixtures_dir() -> PathBuf {
+    std::env::var_os("PORTCULLIS_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/docker-20.10")
+        })
+}
+
+/// The request phase of a captured fixture (`"run_priv__02_POST_containers-create.json"`
+/// or a path). Panics with a clear message if it cannot be read: it is a test helper.
+pub fn fixture(name: &str) -> Request {
+    load_fixture(name, Phase::Request)
+}
+
+/// The response phase of a captured fixture (panics if it has none).
+pub fn fixture_response(name: &str) -> Request {
+    load_fixture(name, Phase::Response)
+}
+
+fn load_fixture(name: &str, phase: Phase) -> Request {
+    let path = if Path::new(name).components().count() > 1 {
+        PathBuf::from(name)
+    } else {
+        fixtures_dir().join(name)
+    };
+    let text = std::fs::read(&path)
+        .unwrap_or_else(|e| panic!("cannot read fixture {}: {e}", path.display()));
+    let wire = authz_request_from_capture(&text, phase)
+        .unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()));
+    request_from_wire(wire, phase, &serde_json::json!({}))
+}
+
+/// Reads an AuthZReq/AuthZRes body from either a plain AuthZReq JSON or a
+/// capture file (`{"req": {"body": …}, "res": {"body": …}}`).
+pub fn authz_request_from_capture(json: &[u8], phase: Phase) -> Result<AuthzRequest, String> {
+    let doc: serde_json::Value = serde_json::from_slice(json).map_err(|e| e.to_string())?;
+    let key = match phase {
+        Phase::Request => "req",
+        Phase::Response => "res",
+    };
+    let body = match doc.get(key) {
+        Some(capture) => capture
+            .get("body")
+            .cloned()
+            .ok_or(format!("no {key}.body in capture"))?,
+        None if doc.get("req").is_some() => return Err(format!("capture has no {key} phase")),
+        None => doc,
+    };
+    serde_json::from_value(body).map_err(|e| e.to_string())
+}
+
+/// The envelope bytes the host would hand a module with `config`.
+pub fn envelope_bytes(wire: AuthzRequest, phase: Phase, config: &serde_json::Value) -> Vec<u8> {
+    let envelope = Envelope::from_authz(wire, host_phase(phase))
+        .unwrap_or_else(|e| panic!("the host would refuse this request: {e}"));
+    envelope.to_json().with_config(&ConfigPrefix::new(config))
+}
+
+fn request_from_wire(wire: AuthzRequest, phase: Phase, config: &serde_json::Value) -> Request {
+    let bytes = envelope_bytes(wire, phase, config);
+    let mut request = Request::from_envelope(&bytes)
+        .unwrap_or_else(|e| panic!("SDK cannot read the host's envelope: {e}"));
+    if config.as_object().is_some_and(|c| c.is_empty()) {
+        request.set_config(None);
+    }
+    request
+}
+
+fn host_phase(phase: Phase) -> portcullis_envelope::Phase {
+    match phase {
+        Phase::Request => portcullis_envelope::Phase::Request,
+        Phase::Response => portcullis_envelope::Phase::Response,
+    }
+}
+
+/// Builds a request as Docker would send it.
+///
+/// ```
+/// use portcullis_sdk::testing::RequestBuilder;
+/// let req = RequestBuilder::new("POST", "/v1.41/containers/create")
+///     .user("alice")
+///     .json_body(r#"{"Image":"busybox","HostConfig":{"Privileged":true}}"#)
+///     .build();
+/// assert_eq!(req.action(), "container_create");
+/// assert!(req.container_create().unwrap().host_config.privileged);
+/// ```
+#[derive(Debug, Clone)]
+pub struct RequestBuilder {
+    wire: AuthzRequest,
+    phase: Phase,
+    config: serde_json::Value,
+}
+
+impl RequestBuilder {
+    /// A request-phase call of `method` on the raw request-target `uri`.
+    pub fn new(method: &str, uri: &str) -> Self {
+        let wire = AuthzRequest {
+            request_method: Some(method.to_owned()),
+            request_uri: Some(uri.to_owned()),
+            request_headers: Some(BTreeMap::new()),
+            ..AuthzRequest::default()
+        };
+        RequestBuilder {
+            wire,
+            phase: Phase::Request,
+            config: serde_json::json!({}),
+        }
+    }
+
+    /// A `GET`.
+    pub fn get(uri: &str) -> Self {
+        Self::new("GET", uri)
+    }
+
+    /// A `POST` with a JSON body.
+    pub fn post_json(uri: &str, body: &str) -> Self {
+        Self::new("POST", uri).json_body(body)
+    }
+
+    /// The TLS-authenticated user (as Docker reports a client certificate CN).
+    pub fn user(mut self, user: &str) -> Self {
+        self.wire.user = Some(user.to_owned());
+        self.wire.user_authn_method = Some("TLS".to_owned());
+        self
+    }
+
+    /// A request header.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.wire
+            .request_headers
+            .get_or_insert_default()
+            .insert(name.to_owned(), value.to_owned());
+        self
+    }
+
+    /// A JSON body, forwarded as Docker forwards `application/json` bodies.
+    pub fn json_body(mut self, json: &str) -> Self {
+        self.wire.request_body = Some(BASE64.encode(json));
+        let headers = self.wire.request_headers.get_or_insert_default();
+        headers.insert("Content-Type".to_owned(), "application/json".to_owned());
+        headers.insert("Content-Length".to_owned(), json.len().to_string());
+        self
+    }
+
+    /// A body Docker did not forward (not JSON, or ≥ 1 MiB): only its headers remain.
+    pub fn unforwarded_body(mut self, content_length: usize) -> Self {
+        self.wire.request_body = None;
+        let headers = self.wire.request_headers.get_or_insert_default();
+        headers.insert("Content-Length".to_owned(), content_length.to_string());
+        self
+    }
+
+    /// Makes this the response phase with the daemon's `status` and JSON `body`.
+    pub fn response(mut self, status: Option<i64>, json_body: Option<&str>) -> Self {
+        self.phase = Phase::Response;
+        self.wire.response_status_code = status;
+        self.wire.response_body = json_body.map(|b| BASE64.encode(b));
+        self
+    }
+
+    /// The module config, as the host would splice it in from `[module.config]`.
+    pub fn config(mut self, config: serde_json::Value) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// The envelope bytes the host would pass to the module (for
+    /// `portcullis_entry::authorize`).
+    pub fn envelope(&self) -> Vec<u8> {
+        envelope_bytes(self.wire.clone(), self.phase, &self.config)
+    }
+
+    /// The request as the policy function sees it.
+    pub fn build(self) -> Request {
+        request_from_wire(self.wire, self.phase, &self.config)
+    }
+}

@@ -1,0 +1,360 @@
+//! The input envelope: one JSON document per Docker API call, built once
+//! from the wire request and handed unchanged to every module of the chain.
+//!
+//! Field names here are part of ABI v1 (DESIGN.md): add fields, never rename.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+use crate::routes;
+use crate::uri::{self, UriError};
+use crate::wire::AuthzRequest;
+
+/// Which of Docker's two authorization calls this is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// `AuthZPlugin.AuthZReq`: before the daemon handles the call.
+    Request,
+    /// `AuthZPlugin.AuthZRes`: after the daemon handled it, before the client sees the answer.
+    Response,
+}
+
+/// What became of a body between the Docker client and the plugin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BodyState {
+    /// Forwarded and valid JSON: `body` holds it.
+    Present,
+    /// The call had no body.
+    Absent,
+    /// The call had a body but Docker did not forward it (not JSON, or ≥ 1 MiB).
+    /// A policy cannot see what the daemon will act on: treat as a deny.
+    NotForwarded,
+    /// Forwarded, but not JSON (or not UTF-8).
+    NotJson,
+}
+
+/// The response half of the envelope (`phase = "response"` only).
+#[derive(Debug, Clone, Serialize)]
+pub struct ResponseView {
+    /// HTTP status the daemon answered with; absent for streamed, hijacked and failed calls.
+    pub status: Option<i64>,
+    /// Response headers.
+    pub headers: BTreeMap<String, String>,
+    /// Response body as JSON, when it is JSON.
+    pub body: Option<Box<RawValue>>,
+    /// What became of the response body.
+    pub body_state: BodyState,
+}
+
+/// The input envelope (ABI v1). Built by [`Envelope::from_authz`]; serialized
+/// once per request by [`Envelope::to_json`].
+#[derive(Debug, Clone, Serialize)]
+pub struct Envelope {
+    /// `request` or `response`.
+    pub phase: Phase,
+    /// User as Docker reports it (TLS client certificate CN), if authenticated.
+    pub user: Option<String>,
+    /// Authentication method as Docker reports it (`TLS`), if any.
+    pub authn_method: Option<String>,
+    /// HTTP method of the Docker API call.
+    pub method: String,
+    /// The raw request-target, exactly as Docker sent it.
+    pub uri: String,
+    /// Percent-decoded, cleaned path without `/vX.Y` and query: what Docker routes on.
+    pub path: String,
+    /// API version from the `/vX.Y` prefix, if present.
+    pub api_version: Option<String>,
+    /// Query parameters, first value per key.
+    pub query: BTreeMap<String, String>,
+    /// Stable action name from the route table; `"unknown"` when no route matches.
+    pub action: &'static str,
+    /// Path parameters of the matched route (`{"name": "bg"}`).
+    pub params: BTreeMap<&'static str, String>,
+    /// Request headers as Docker forwarded them. Client-controlled: never identity.
+    pub headers: BTreeMap<String, String>,
+    /// The request body as JSON, when Docker forwarded a JSON body.
+    pub body: Option<Box<RawValue>>,
+    /// What became of the request body.
+    pub body_state: BodyState,
+    /// The daemon's answer (`phase = "response"` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response: Option<ResponseView>,
+}
+
+/// Why a wire request could not become an envelope. The server answers
+/// these with Docker's `Err`, so the call is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnvelopeError {
+    /// A field Docker always sends is missing.
+    MissingField(&'static str),
+    /// A body is not valid standard base64.
+    BadBase64(&'static str),
+    /// The request-target cannot be decoded.
+    BadUri(UriError),
+}
+
+impl fmt::Display for EnvelopeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EnvelopeError::MissingField(field) => write!(f, "request has no {field}"),
+            EnvelopeError::BadBase64(field) => write!(f, "{field} is not valid base64"),
+            EnvelopeError::BadUri(err) => err.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for EnvelopeError {}
+
+impl Envelope {
+    /// Builds the envelope for one authz call.
+    pub fn from_authz(request: AuthzRequest, phase: Phase) -> Result<Self, EnvelopeError> {
+        let method = request
+            .request_method
+            .ok_or(EnvelopeError::MissingField("RequestMethod"))?;
+        let raw_uri = request
+            .request_uri
+            .ok_or(EnvelopeError::MissingField("RequestUri"))?;
+        let parsed = uri::parse(&raw_uri).map_err(EnvelopeError::BadUri)?;
+        let route = routes::match_route(&method, &parsed.path);
+        let headers = request.request_headers.unwrap_or_default();
+
+        let (body, body_state) =
+            decode_body(request.request_body.as_deref(), &headers, "RequestBody")?;
+
+        let response = match phase {
+            Phase::Request => None,
+            Phase::Response => {
+                let headers = request.response_headers.unwrap_or_default();
+                let (body, body_state) =
+                    decode_body(request.response_body.as_deref(), &headers, "ResponseBody")?;
+                Some(ResponseView {
+                    status: request.response_status_code,
+                    headers,
+                    body,
+                    body_state,
+                })
+            }
+        };
+
+        Ok(Envelope {
+            phase,
+            user: request.user.filter(|u| !u.is_empty()),
+            authn_method: request.user_authn_method.filter(|m| !m.is_empty()),
+            method,
+            uri: raw_uri,
+            path: parsed.path,
+            api_version: parsed.api_version,
+            query: parsed.query,
+            action: route.action,
+            params: route.params.into_iter().collect(),
+            headers,
+            body,
+            body_state,
+            response,
+        })
+    }
+
+    /// Serializes the envelope: the one serialization every module of the chain shares.
+    pub fn to_json(&self) -> SerializedEnvelope {
+        // Serializing owned strings, maps and raw JSON into a Vec cannot fail.
+        let bytes = serde_json::to_vec(self).unwrap_or_else(|_| b"{}".to_vec());
+        SerializedEnvelope { bytes }
+    }
+}
+
+/// A serialized envelope, to which each module's own `config` is prepended
+/// without re-serializing the rest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SerializedEnvelope {
+    bytes: Vec<u8>,
+}
+
+impl SerializedEnvelope {
+    /// The envelope without a `config` field.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The two byte runs that, written back to back, form the envelope with
+    /// `"config": <config_json>` as its first field. `config_json` must be
+    /// one valid JSON value (see [`ConfigPrefix`]).
+    pub fn parts_with<'a>(&'a self, prefix: &'a ConfigPrefix) -> [&'a [u8]; 2] {
+        // `bytes` is a JSON object with at least `phase`, so it starts with `{`
+        // and the tail after it is non-empty and begins with a field.
+        [prefix.as_bytes(), &self.bytes[1..]]
+    }
+
+    /// The envelope with `config` spliced in, as one buffer.
+    pub fn with_config(&self, prefix: &ConfigPrefix) -> Vec<u8> {
+        self.parts_with(prefix).concat()
+    }
+}
+
+/// `{"config":<module config>,`: computed once per module at load.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigPrefix(Vec<u8>);
+
+impl ConfigPrefix {
+    /// The prefix for a module whose config is `config`.
+    pub fn new(config: &serde_json::Value) -> Self {
+        let mut bytes = b"{\"config\":".to_vec();
+        // Writing a `Value` into a Vec cannot fail.
+        serde_json::to_writer(&mut bytes, config)
+            .unwrap_or_else(|_| bytes.extend_from_slice(b"null"));
+        bytes.push(b',');
+        ConfigPrefix(bytes)
+    }
+
+    /// The prefix bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// Decodes a base64 body and classifies it.
+fn decode_body(
+    encoded: Option<&str>,
+    headers: &BTreeMap<String, String>,
+    field: &'static str,
+) -> Result<(Option<Box<RawValue>>, BodyState), EnvelopeError> {
+    let Some(encoded) = encoded.filter(|b| !b.is_empty()) else {
+        return Ok((
+            None,
+            if had_body(headers) {
+                BodyState::NotForwarded
+            } else {
+                BodyState::Absent
+            },
+        ));
+    };
+    let bytes = BASE64
+        .decode(encoded)
+        .map_err(|_| EnvelopeError::BadBase64(field))?;
+    // Validate without building a tree: the body is copied verbatim into the envelope.
+    let parsed = std::str::from_utf8(&bytes)
+        .ok()
+        .and_then(|text| serde_json::from_str::<Box<RawValue>>(text.trim()).ok());
+    Ok(match parsed {
+        Some(raw) => (Some(raw), BodyState::Present),
+        None => (None, BodyState::NotJson),
+    })
+}
+
+/// Whether the headers show that the call carried a body.
+fn had_body(headers: &BTreeMap<String, String>) -> bool {
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim())
+    };
+    let has_length = header("Content-Length").is_some_and(|len| len != "0" && !len.is_empty());
+    has_length || header("Content-Type").is_some() || header("Transfer-Encoding").is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(method: &str, uri: &str) -> AuthzRequest {
+        AuthzRequest {
+            request_method: Some(method.into()),
+            request_uri: Some(uri.into()),
+            ..AuthzRequest::default()
+        }
+    }
+
+    #[test]
+    fn json_body_is_embedded_verbatim() {
+        let mut req = request("POST", "/v1.41/containers/create?name=bg");
+        req.request_body =
+            Some(BASE64.encode(b"{\"Image\":\"mini\",\"HostConfig\":{\"Privileged\":true}}\n"));
+        let env = Envelope::from_authz(req, Phase::Request).unwrap();
+        assert_eq!(env.body_state, BodyState::Present);
+        assert_eq!(
+            env.body.unwrap().get(),
+            r#"{"Image":"mini","HostConfig":{"Privileged":true}}"#
+        );
+        assert_eq!(env.action, "container_create");
+        assert_eq!(env.api_version.as_deref(), Some("1.41"));
+    }
+
+    #[test]
+    fn body_dropped_by_docker_is_not_forwarded_not_absent() {
+        let mut req = request("POST", "/v1.41/volumes/create");
+        req.request_headers = Some(BTreeMap::from([(
+            "Content-Length".into(),
+            "1048715".into(),
+        )]));
+        let env = Envelope::from_authz(req, Phase::Request).unwrap();
+        assert_eq!(env.body_state, BodyState::NotForwarded);
+
+        let mut req = request("POST", "/v1.41/containers/x/start");
+        req.request_headers = Some(BTreeMap::from([("Content-Length".into(), "0".into())]));
+        assert_eq!(
+            Envelope::from_authz(req, Phase::Request)
+                .unwrap()
+                .body_state,
+            BodyState::Absent
+        );
+    }
+
+    #[test]
+    fn non_json_body_is_flagged() {
+        let mut req = request("POST", "/v1.41/volumes/create");
+        req.request_body = Some(BASE64.encode(b"not json"));
+        let env = Envelope::from_authz(req, Phase::Request).unwrap();
+        assert_eq!(
+            (env.body.is_none(), env.body_state),
+            (true, BodyState::NotJson)
+        );
+    }
+
+    #[test]
+    fn undecodable_requests_are_errors() {
+        let mut req = request("POST", "/v1.41/volumes/create");
+        req.request_body = Some("***".into());
+        assert_eq!(
+            Envelope::from_authz(req, Phase::Request).unwrap_err(),
+            EnvelopeError::BadBase64("RequestBody")
+        );
+        let no_method = AuthzRequest {
+            request_uri: Some("/info".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            Envelope::from_authz(no_method, Phase::Request).unwrap_err(),
+            EnvelopeError::MissingField("RequestMethod")
+        );
+    }
+
+    #[test]
+    fn config_is_spliced_as_the_first_field() {
+        let env = Envelope::from_authz(request("GET", "/_ping"), Phase::Request)
+            .unwrap()
+            .to_json();
+        let prefix = ConfigPrefix::new(&serde_json::json!({"users": ["alice"]}));
+        let doc: serde_json::Value = serde_json::from_slice(&env.with_config(&prefix)).unwrap();
+        assert_eq!(doc["config"]["users"][0], "alice");
+        assert_eq!(doc["path"], "/_ping");
+        assert_eq!(doc["phase"], "request");
+    }
+
+    #[test]
+    fn response_phase_carries_the_daemon_answer() {
+        let mut req = request("POST", "/v1.41/containers/create");
+        req.response_status_code = Some(201);
+        req.response_body = Some(BASE64.encode(b"{\"Id\":\"0ef3\"}"));
+        let env = Envelope::from_authz(req, Phase::Response).unwrap();
+        let response = env.response.unwrap();
+        assert_eq!(response.status, Some(201));
+        assert_eq!(response.body.unwrap().get(), r#"{"Id":"0ef3"}"#);
+    }
+}

@@ -1,0 +1,141 @@
+//! The chain: modules in plugin.toml order, the first deny wins, every
+//! failure of a module is a deny that names it. One of the two places
+//! where Portcullis fails closed (the other is the server's `Err`).
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::time::Duration;
+
+use portcullis_envelope::envelope::{ConfigPrefix, SerializedEnvelope};
+
+use crate::config::Config;
+use crate::sandbox::{GuestDecision, GuestFailure, LoadError, PolicyModule, Sandbox};
+
+/// An ordered, compiled chain of policy modules.
+///
+/// Invariant: non-empty; every module compiled, ABI-checked and its config
+/// accepted before the chain exists, so nothing is compiled on the request path.
+pub struct Chain {
+    modules: Vec<ChainModule>,
+}
+
+struct ChainModule {
+    module: PolicyModule,
+    config_prefix: ConfigPrefix,
+}
+
+/// What the chain decided, and what each module that ran did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainDecision {
+    /// Whether every module allowed.
+    pub allow: bool,
+    /// The deny message for Docker (empty on allow).
+    pub msg: String,
+    /// One report per module that ran, in order; modules after a deny do not run.
+    pub reports: Vec<ModuleReport>,
+}
+
+/// One module's part in a decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModuleReport {
+    /// The module's name.
+    pub module: String,
+    /// What it answered.
+    pub verdict: Verdict,
+    /// Fuel it used.
+    pub fuel_used: u64,
+    /// Wall time it took, instantiation included.
+    pub elapsed: Duration,
+}
+
+/// A module's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// It allowed.
+    Allow,
+    /// It denied, with its own message.
+    Deny(String),
+    /// It failed: a deny.
+    Failed(GuestFailure),
+}
+
+impl Chain {
+    /// Compiles and checks every module of `config`, in order.
+    pub fn build(sandbox: &Sandbox, config: &Config) -> Result<Chain, LoadError> {
+        let modules = config
+            .modules
+            .iter()
+            .map(|spec| {
+                let module = sandbox.load(&spec.name, &spec.path, spec.limits, &spec.config)?;
+                Ok(ChainModule {
+                    module,
+                    config_prefix: ConfigPrefix::new(&spec.config),
+                })
+            })
+            .collect::<Result<Vec<_>, LoadError>>()?;
+        Ok(Chain { modules })
+    }
+
+    /// Module names, in order.
+    pub fn module_names(&self) -> impl Iterator<Item = &str> {
+        self.modules.iter().map(|m| m.module.name())
+    }
+
+    /// Runs the chain on one serialized envelope.
+    pub fn decide(&self, envelope: &SerializedEnvelope) -> ChainDecision {
+        let mut reports = Vec::with_capacity(self.modules.len());
+        for ChainModule {
+            module,
+            config_prefix,
+        } in &self.modules
+        {
+            let name = module.name();
+            let call = catch_unwind(AssertUnwindSafe(|| {
+                module.authorize(envelope.parts_with(config_prefix))
+            }));
+            let report = match call {
+                Ok(call) => ModuleReport {
+                    module: name.to_owned(),
+                    verdict: match call.outcome {
+                        Ok(GuestDecision { allow: true, .. }) => Verdict::Allow,
+                        Ok(GuestDecision { allow: false, msg }) => {
+                            Verdict::Deny(msg.unwrap_or_default())
+                        }
+                        Err(failure) => Verdict::Failed(failure),
+                    },
+                    fuel_used: call.fuel_used,
+                    elapsed: call.elapsed,
+                },
+                // The sandbox does not panic; if it ever did, the request is still denied.
+                Err(_) => ModuleReport {
+                    module: name.to_owned(),
+                    verdict: Verdict::Failed(GuestFailure::Trap(
+                        "internal error in the sandbox".into(),
+                    )),
+                    fuel_used: 0,
+                    elapsed: Duration::ZERO,
+                },
+            };
+            let denial = match &report.verdict {
+                Verdict::Allow => None,
+                Verdict::Deny(msg) if msg.is_empty() => Some(format!("{name}: denied")),
+                Verdict::Deny(msg) => Some(format!("{name}: {msg}")),
+                Verdict::Failed(failure) => {
+                    Some(format!("portcullis: module \"{name}\" failed: {failure}"))
+                }
+            };
+            reports.push(report);
+            if let Some(msg) = denial {
+                return ChainDecision {
+                    allow: false,
+                    msg,
+                    reports,
+                };
+            }
+        }
+        ChainDecision {
+            allow: true,
+            msg: String::new(),
+            reports,
+        }
+    }
+}

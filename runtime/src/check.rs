@@ -1,0 +1,95 @@
+//! `portcullis check`: one AuthZ request through the chain, offline, with a
+//! per-module account of what happened.
+
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use portcullis_envelope::{AuthzRequest, Envelope, Phase};
+
+use crate::chain::{Chain, ChainDecision, Verdict};
+
+/// Reads an AuthZReq/AuthZRes body from plain JSON, or from a capture file
+/// holding `{"req": {"body": …}, "res": {"body": …}}` (as in tests/fixtures).
+pub fn read_request(json: &[u8], phase: Phase) -> anyhow::Result<AuthzRequest> {
+    let doc: serde_json::Value = serde_json::from_slice(json)?;
+    let key = match phase {
+        Phase::Request => "req",
+        Phase::Response => "res",
+    };
+    let body = match doc.get(key) {
+        Some(capture) => capture
+            .get("body")
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("capture has no {key}.body"))?,
+        None if doc.get("req").is_some() => anyhow::bail!("capture has no {key} phase"),
+        None => doc,
+    };
+    Ok(serde_json::from_value(body)?)
+}
+
+/// The chain's decision on one request, with the envelope it saw and the total time.
+pub struct CheckOutcome {
+    /// The envelope the modules saw.
+    pub envelope: Envelope,
+    /// What the chain decided.
+    pub decision: ChainDecision,
+    /// Envelope building plus chain evaluation.
+    pub elapsed: Duration,
+}
+
+/// Evaluates `request` in `phase` through `chain`.
+pub fn check(chain: &Chain, request: AuthzRequest, phase: Phase) -> anyhow::Result<CheckOutcome> {
+    let started = Instant::now();
+    let envelope = Envelope::from_authz(request, phase)?;
+    let decision = chain.decide(&envelope.to_json());
+    Ok(CheckOutcome {
+        envelope,
+        decision,
+        elapsed: started.elapsed(),
+    })
+}
+
+impl CheckOutcome {
+    /// A human-readable report.
+    pub fn render(&self, chain: &Chain) -> String {
+        let mut out = String::new();
+        let env = &self.envelope;
+        let verdict = if self.decision.allow { "ALLOW" } else { "DENY" };
+        let _ = writeln!(out, "decision: {verdict}");
+        if !self.decision.allow {
+            let _ = writeln!(out, "message:  {}", self.decision.msg);
+        }
+        let _ = writeln!(
+            out,
+            "request:  {:?} {} {} (action {}, user {})",
+            env.phase,
+            env.method,
+            env.path,
+            env.action,
+            env.user.as_deref().unwrap_or("-")
+        );
+        let _ = writeln!(out, "modules:");
+        for name in chain.module_names() {
+            match self.decision.reports.iter().find(|r| r.module == name) {
+                Some(report) => {
+                    let (verdict, detail) = match &report.verdict {
+                        Verdict::Allow => ("allow", String::new()),
+                        Verdict::Deny(msg) => ("deny", msg.clone()),
+                        Verdict::Failed(failure) => ("FAILED", failure.to_string()),
+                    };
+                    let _ = writeln!(
+                        out,
+                        "  {name:<20} {verdict:<7} fuel {:>10}  time {:>8.1} µs  {detail}",
+                        report.fuel_used,
+                        report.elapsed.as_secs_f64() * 1e6
+                    );
+                }
+                None => {
+                    let _ = writeln!(out, "  {name:<20} (not run: an earlier module denied)");
+                }
+            }
+        }
+        let _ = writeln!(out, "total:    {:.1} µs", self.elapsed.as_secs_f64() * 1e6);
+        out
+    }
+}

@@ -1,0 +1,445 @@
+//! `plugin.toml`: raw text → validated [`Config`], every error pointing at
+//! the file and line. Read by `main` (serve, check) and by reload.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+/// The socket dockerd looks for when `--authorization-plugin=portcullis`.
+pub const DEFAULT_PLUGIN_NAME: &str = "portcullis";
+/// Default fuel per module call (about 50 ms of straight-line wasm).
+pub const DEFAULT_FUEL: u64 = 50_000_000;
+/// Default memory cap per module instance.
+pub const DEFAULT_MEMORY_MIB: u32 = 32;
+/// Default wall-clock deadline per module call.
+pub const DEFAULT_TIMEOUT_MS: u64 = 100;
+/// wasm32 cannot address more.
+const MAX_MEMORY_MIB: u64 = 4096;
+
+/// A validated `plugin.toml`.
+///
+/// Invariant: at least one module; module names unique; every module file
+/// existed when the config was read; every limit is positive.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// The file this was read from.
+    pub source: PathBuf,
+    /// The plugin name dockerd knows (`--authorization-plugin=NAME`).
+    pub plugin_name: String,
+    /// Where to listen.
+    pub socket: PathBuf,
+    /// The chain, in order.
+    pub modules: Vec<ModuleSpec>,
+}
+
+/// One `[[module]]` entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModuleSpec {
+    /// Unique name, used in every deny message and log line about it.
+    pub name: String,
+    /// The `.wasm` (or `.wat`) file, resolved against the config's directory.
+    pub path: PathBuf,
+    /// Its sandbox limits.
+    pub limits: Limits,
+    /// Its `[module.config]` table, as JSON for the guest.
+    pub config: serde_json::Value,
+    /// Line of its `[[module]]` header, for later errors about it.
+    pub line: usize,
+}
+
+/// Sandbox limits of one module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Fuel (roughly, wasm instructions) per call, instantiation included.
+    pub fuel: u64,
+    /// Linear-memory cap in MiB.
+    pub memory_mib: u32,
+    /// Wall-clock deadline per call, instantiation included.
+    pub timeout_ms: u64,
+}
+
+/// A `plugin.toml` that cannot be used: where, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}{}: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+pub struct ConfigError {
+    /// The config file.
+    pub path: PathBuf,
+    /// 1-based line of the offending item, when known.
+    pub line: Option<usize>,
+    /// What is wrong.
+    pub message: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    plugin: Option<RawPlugin>,
+    defaults: Option<RawLimits>,
+    #[serde(default, rename = "module")]
+    modules: Vec<Spanned<RawModule>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPlugin {
+    name: Option<Spanned<String>>,
+    socket: Option<PathBuf>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    fuel: Option<Spanned<u64>>,
+    memory_mib: Option<Spanned<u64>>,
+    timeout_ms: Option<Spanned<u64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawModule {
+    name: Spanned<String>,
+    path: Spanned<PathBuf>,
+    fuel: Option<Spanned<u64>>,
+    memory_mib: Option<Spanned<u64>>,
+    timeout_ms: Option<Spanned<u64>>,
+    config: Option<Spanned<toml::Table>>,
+}
+
+impl Config {
+    /// Reads and validates a `plugin.toml`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            path: path.to_owned(),
+            line: None,
+            message: format!("cannot read: {e}"),
+        })?;
+        Config::parse(&text, path)
+    }
+
+    /// Validates `text` as the contents of the config file at `path`
+    /// (module paths are resolved against `path`'s directory).
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let at = |span: std::ops::Range<usize>, message: String| ConfigError {
+            path: path.to_owned(),
+            line: Some(line_of(text, span.start)),
+            message,
+        };
+        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError {
+            path: path.to_owned(),
+            line: e.span().map(|s| line_of(text, s.start)),
+            message: e.message().trim().to_owned(),
+        })?;
+
+        let plugin = raw.plugin.unwrap_or(RawPlugin {
+            name: None,
+            socket: None,
+        });
+        let plugin_name = match plugin.name {
+            Some(name) => {
+                check_name(name.get_ref())
+                    .map_err(|m| at(name.span(), format!("plugin name {m}")))?;
+                name.into_inner()
+            }
+            None => DEFAULT_PLUGIN_NAME.to_owned(),
+        };
+        let socket = plugin
+            .socket
+            .unwrap_or_else(|| PathBuf::from(format!("/run/docker/plugins/{plugin_name}.sock")));
+
+        let defaults = raw.defaults.unwrap_or_default();
+        let default_limits = Limits {
+            fuel: positive(&defaults.fuel, DEFAULT_FUEL, "fuel", u64::MAX, &at)?,
+            memory_mib: positive(
+                &defaults.memory_mib,
+                DEFAULT_MEMORY_MIB.into(),
+                "memory_mib",
+                MAX_MEMORY_MIB,
+                &at,
+            )? as u32,
+            timeout_ms: positive(
+                &defaults.timeout_ms,
+                DEFAULT_TIMEOUT_MS,
+                "timeout_ms",
+                u64::MAX,
+                &at,
+            )?,
+        };
+
+        let base = path.parent().unwrap_or(Path::new("."));
+        let mut names = BTreeSet::new();
+        let mut modules = Vec::with_capacity(raw.modules.len());
+        for entry in raw.modules {
+            let entry_span = entry.span();
+            let module = entry.into_inner();
+            let name = module.name.get_ref().clone();
+            check_name(&name).map_err(|m| at(module.name.span(), format!("module name {m}")))?;
+            if !names.insert(name.clone()) {
+                return Err(at(
+                    module.name.span(),
+                    format!("duplicate module name \"{name}\""),
+                ));
+            }
+            let file = base.join(module.path.get_ref());
+            if !file.is_file() {
+                return Err(at(
+                    module.path.span(),
+                    format!(
+                        "module \"{name}\": file {} does not exist (build the guests first?)",
+                        file.display()
+                    ),
+                ));
+            }
+            let limits = Limits {
+                fuel: positive(&module.fuel, default_limits.fuel, "fuel", u64::MAX, &at)?,
+                memory_mib: positive(
+                    &module.memory_mib,
+                    default_limits.memory_mib.into(),
+                    "memory_mib",
+                    MAX_MEMORY_MIB,
+                    &at,
+                )? as u32,
+                timeout_ms: positive(
+                    &module.timeout_ms,
+                    default_limits.timeout_ms,
+                    "timeout_ms",
+                    u64::MAX,
+                    &at,
+                )?,
+            };
+            let config = match module.config {
+                Some(table) => {
+                    let span = table.span();
+                    toml_to_json(toml::Value::Table(table.into_inner()))
+                        .map_err(|m| at(span, format!("module \"{name}\" config: {m}")))?
+                }
+                None => serde_json::Value::Object(serde_json::Map::new()),
+            };
+            modules.push(ModuleSpec {
+                name,
+                path: file,
+                limits,
+                config,
+                line: line_of(text, entry_span.start),
+            });
+        }
+        if modules.is_empty() {
+            return Err(ConfigError {
+                path: path.to_owned(),
+                line: None,
+                message: "no [[module]]: a chain without modules would allow every call".to_owned(),
+            });
+        }
+        Ok(Config {
+            source: path.to_owned(),
+            plugin_name,
+            socket,
+            modules,
+        })
+    }
+}
+
+/// A limit's value, its default when unset; zero or above `max` is an error.
+fn positive(
+    value: &Option<Spanned<u64>>,
+    default: u64,
+    key: &str,
+    max: u64,
+    at: &impl Fn(std::ops::Range<usize>, String) -> ConfigError,
+) -> Result<u64, ConfigError> {
+    match value {
+        None => Ok(default),
+        Some(v) if *v.get_ref() == 0 => Err(at(v.span(), format!("{key} must be greater than 0"))),
+        Some(v) if *v.get_ref() > max => Err(at(v.span(), format!("{key} must be at most {max}"))),
+        Some(v) => Ok(*v.get_ref()),
+    }
+}
+
+/// Names go into deny messages and logs: keep them short and plain.
+fn check_name(name: &str) -> Result<(), String> {
+    let plain = name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+    if name.is_empty() || name.len() > 64 || !plain {
+        return Err(format!(
+            "\"{name}\" must be 1-64 characters of [A-Za-z0-9._-]"
+        ));
+    }
+    Ok(())
+}
+
+/// Converts a TOML value to JSON; datetimes become their RFC 3339 text.
+fn toml_to_json(value: toml::Value) -> Result<serde_json::Value, String> {
+    use serde_json::Value as J;
+    Ok(match value {
+        toml::Value::String(s) => J::String(s),
+        toml::Value::Integer(i) => J::from(i),
+        toml::Value::Float(f) => serde_json::Number::from_f64(f)
+            .map(J::Number)
+            .ok_or(format!("{f} has no JSON form"))?,
+        toml::Value::Boolean(b) => J::Bool(b),
+        toml::Value::Datetime(d) => J::String(d.to_string()),
+        toml::Value::Array(items) => J::Array(
+            items
+                .into_iter()
+                .map(toml_to_json)
+                .collect::<Result<_, _>>()?,
+        ),
+        toml::Value::Table(table) => J::Object(
+            table
+                .into_iter()
+                .map(|(k, v)| Ok((k, toml_to_json(v)?)))
+                .collect::<Result<_, String>>()?,
+        ),
+    })
+}
+
+/// 1-based line of byte `offset` in `text`.
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+impl fmt::Display for Limits {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "fuel {}, memory {} MiB, timeout {} ms",
+            self.fuel, self.memory_mib, self.timeout_ms
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A config directory with an (empty) module file `m.wasm`.
+    fn dir_with_module() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("m.wasm"), b"").unwrap();
+        dir
+    }
+
+    fn parse_in(dir: &tempfile::TempDir, text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, &dir.path().join("plugin.toml"))
+    }
+
+    #[test]
+    fn full_example_parses_with_defaults_and_overrides() {
+        let dir = dir_with_module();
+        let config = parse_in(
+            &dir,
+            r#"
+[plugin]
+name = "gate"
+[defaults]
+fuel = 1000
+[[module]]
+name = "a"
+path = "m.wasm"
+timeout_ms = 7
+[module.config]
+users = ["alice"]
+[[module]]
+name = "b"
+path = "m.wasm"
+"#,
+        )
+        .unwrap();
+        assert_eq!(
+            config.socket,
+            PathBuf::from("/run/docker/plugins/gate.sock")
+        );
+        assert_eq!(
+            config.modules[0].limits,
+            Limits {
+                fuel: 1000,
+                memory_mib: 32,
+                timeout_ms: 7
+            }
+        );
+        assert_eq!(
+            config.modules[0].config,
+            serde_json::json!({"users": ["alice"]})
+        );
+        assert_eq!(config.modules[0].path, dir.path().join("m.wasm"));
+        assert_eq!(config.modules[1].config, serde_json::json!({}));
+        assert_eq!(config.modules[1].line, 12);
+    }
+
+    #[test]
+    fn unknown_key_names_its_line() {
+        let dir = dir_with_module();
+        let err = parse_in(
+            &dir,
+            "[[module]]\nname = \"a\"\npath = \"m.wasm\"\nfule = 5\n",
+        )
+        .unwrap_err();
+        assert_eq!(err.line, Some(4), "{err}");
+        assert!(err.message.contains("fule"), "{err}");
+    }
+
+    #[test]
+    fn duplicate_module_names_are_refused_at_the_second() {
+        let dir = dir_with_module();
+        let text = "[[module]]\nname = \"a\"\npath = \"m.wasm\"\n[[module]]\nname = \"a\"\npath = \"m.wasm\"\n";
+        let err = parse_in(&dir, text).unwrap_err();
+        assert_eq!(
+            (err.line, err.message.as_str()),
+            (Some(5), "duplicate module name \"a\"")
+        );
+    }
+
+    #[test]
+    fn missing_module_file_is_refused_with_its_line() {
+        let dir = dir_with_module();
+        let err = parse_in(&dir, "[[module]]\nname = \"a\"\npath = \"nope.wasm\"\n").unwrap_err();
+        assert_eq!(err.line, Some(3));
+        assert!(err.message.contains("nope.wasm"), "{err}");
+    }
+
+    #[test]
+    fn zero_limits_are_refused() {
+        let dir = dir_with_module();
+        let err = parse_in(
+            &dir,
+            "[defaults]\ntimeout_ms = 0\n[[module]]\nname = \"a\"\npath = \"m.wasm\"\n",
+        )
+        .unwrap_err();
+        assert_eq!(
+            (err.line, err.message.as_str()),
+            (Some(2), "timeout_ms must be greater than 0")
+        );
+        let err = parse_in(
+            &dir,
+            "[[module]]\nname = \"a\"\npath = \"m.wasm\"\nmemory_mib = 0\n",
+        )
+        .unwrap_err();
+        assert_eq!(err.line, Some(4));
+    }
+
+    #[test]
+    fn an_empty_chain_is_refused() {
+        let dir = dir_with_module();
+        assert!(
+            parse_in(&dir, "[plugin]\nname = \"x\"\n")
+                .unwrap_err()
+                .message
+                .contains("no [[module]]")
+        );
+    }
+
+    #[test]
+    fn syntax_errors_carry_a_line() {
+        let dir = dir_with_module();
+        let err = parse_in(&dir, "[plugin]\nname = \n").unwrap_err();
+        assert_eq!(err.line, Some(2), "{err}");
+        assert!(err.to_string().contains("plugin.toml:2:"), "{err}");
+    }
+}

@@ -1,0 +1,17 @@
+//! Portcullis: a Docker authorization plugin whose policies are sandboxed
+//! WebAssembly modules.
+//!
+//! The data path of one request, top to bottom: [`server`] decodes Docker's
+//! call and builds the envelope (`portcullis-envelope`), [`chain`] runs each
+//! module in order through [`sandbox`], and the first deny (or failure)
+//! becomes the answer. [`config`] turns `plugin.toml` into what the chain is
+//! built from. See DESIGN.md in the repository for the whole picture.
+
+pub mod chain;
+pub mod check;
+pub mod config;
+pub mod sandbox;
+pub mod server;
+pub mod socket;
+
+pub use portcullis_envelope as envelope;

@@ -1,0 +1,138 @@
+//! The `portcullis` command line: serve the chain to dockerd, or check one request offline.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use portcullis::chain::Chain;
+use portcullis::config::Config;
+use portcullis::envelope::Phase;
+use portcullis::sandbox::Sandbox;
+use portcullis::socket::BoundSocket;
+
+/// Docker authorization plugin running a chain of sandboxed WebAssembly policies.
+#[derive(Parser)]
+#[command(name = "portcullis", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the chain on the plugin socket until SIGTERM or SIGINT.
+    ///
+    /// Start it before dockerd, then run dockerd with
+    /// --authorization-plugin=NAME (NAME from [plugin] name).
+    Serve {
+        /// The plugin configuration.
+        #[arg(long, short, default_value = "plugin.toml")]
+        config: PathBuf,
+        /// Listen here instead of the socket named in the configuration.
+        #[arg(long)]
+        socket: Option<PathBuf>,
+    },
+    /// Evaluate one AuthZReq JSON (or a captured fixture) offline and print
+    /// the decision and each module's outcome, fuel and time.
+    ///
+    /// Exit status: 0 allow, 1 deny, 2 error.
+    Check {
+        /// The plugin configuration.
+        #[arg(long, short, default_value = "plugin.toml")]
+        config: PathBuf,
+        /// Evaluate the response phase (AuthZRes) instead of the request phase.
+        #[arg(long)]
+        response: bool,
+        /// The request: an AuthZReq body, or a capture with req/res phases.
+        request: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve { config, socket } => serve(config, socket).map(|()| ExitCode::SUCCESS),
+        Command::Check {
+            config,
+            response,
+            request,
+        } => check(config, request, response),
+    };
+    result.unwrap_or_else(|err| {
+        eprintln!("portcullis: {err:#}");
+        ExitCode::from(2)
+    })
+}
+
+/// Compiles the chain of `config_path`.
+fn load_chain(config_path: &std::path::Path) -> anyhow::Result<(Config, Chain)> {
+    let config = Config::load(config_path)?;
+    let sandbox = Sandbox::new().context("cannot create the wasm engine")?;
+    let chain = Chain::build(&sandbox, &config)?;
+    Ok((config, chain))
+}
+
+fn serve(config_path: PathBuf, socket: Option<PathBuf>) -> anyhow::Result<()> {
+    let (config, chain) = load_chain(&config_path)?;
+    let socket_path = socket.unwrap_or_else(|| config.socket.clone());
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let (bound, listener) = BoundSocket::bind(&socket_path)?;
+        let modules: Vec<&str> = chain.module_names().collect();
+        tracing::info!(
+            plugin = %config.plugin_name,
+            socket = %socket_path.display(),
+            chain = %modules.join(" -> "),
+            "serving; start dockerd with --authorization-plugin={}",
+            config.plugin_name
+        );
+        portcullis::server::serve(bound, listener, Arc::new(chain), shutdown_signal()).await?;
+        tracing::info!("stopped; socket removed");
+        Ok(())
+    })
+}
+
+fn check(config_path: PathBuf, request_path: PathBuf, response: bool) -> anyhow::Result<ExitCode> {
+    let (_config, chain) = load_chain(&config_path)?;
+    let phase = if response {
+        Phase::Response
+    } else {
+        Phase::Request
+    };
+    let bytes = std::fs::read(&request_path)
+        .with_context(|| format!("cannot read {}", request_path.display()))?;
+    let request = portcullis::check::read_request(&bytes, phase)
+        .with_context(|| format!("{} is not an AuthZ request", request_path.display()))?;
+    let outcome = portcullis::check::check(&chain, request, phase)?;
+    print!("{}", outcome.render(&chain));
+    Ok(if outcome.decision.allow {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Resolves on SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::error!("cannot install signal handlers; stop with SIGKILL");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+        _ = int.recv() => tracing::info!("SIGINT: shutting down"),
+    }
+}

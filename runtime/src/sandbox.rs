@@ -1,0 +1,536 @@
+//! The wasmtime boundary: the engine, loading a policy module against ABI v1,
+//! and one guest call under fuel, memory and wall-clock limits.
+//!
+//! Nothing outside this file touches wasmtime. Every call gets a fresh
+//! instance in a fresh store, discarded once the evaluation is over. This
+//! ensures: no state leaks from one request (or one user) to the next, a
+//! trap or exhausted fuel can never leave a half-updated instance behind,
+//! and a module's memory is returned as soon as it has answered.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+use wasmtime::{
+    Caller, Config as EngineConfig, Engine, ExternType, FuncType, InstancePre, Linker, Module,
+    ResourceLimiter, Store, Trap, ValType,
+};
+use wasmtime_wasi::WasiCtxBuilder;
+use wasmtime_wasi::p1::WasiP1Ctx;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+
+use crate::config::Limits;
+
+/// Resolution of the wall-clock deadline.
+pub const EPOCH_TICK: Duration = Duration::from_millis(1);
+/// Largest decision a guest may return.
+pub const MAX_OUTPUT_BYTES: usize = 64 * 1024;
+/// What a guest may write to stdout and stderr (each) in one call; more traps.
+pub const MAX_STDIO_BYTES: usize = 64 * 1024;
+/// What a guest may log through `portcullis.log` in one call; more is dropped.
+pub const MAX_LOG_BYTES: usize = 16 * 1024;
+/// Import namespaces a module may use.
+pub const ALLOWED_IMPORT_MODULES: [&str; 2] = ["wasi_snapshot_preview1", "portcullis"];
+
+/// Why a module cannot be loaded: the chain is refused, naming module and file.
+#[derive(Debug, thiserror::Error)]
+#[error("module \"{module}\" ({}): {reason}", path.display())]
+pub struct LoadError {
+    /// The module's name in plugin.toml.
+    pub module: String,
+    /// Its file.
+    pub path: PathBuf,
+    /// What is wrong.
+    pub reason: String,
+}
+
+/// Why a guest call produced no decision. Each one denies the request.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GuestFailure {
+    /// Fuel ran out (instantiation included).
+    #[error("out of fuel (limit {limit})")]
+    OutOfFuel {
+        /// The module's fuel limit.
+        limit: u64,
+    },
+    /// The wall-clock deadline passed.
+    #[error("deadline exceeded (timeout {timeout_ms} ms)")]
+    Deadline {
+        /// The module's deadline.
+        timeout_ms: u64,
+    },
+    /// The module tried to grow its memory past the cap.
+    #[error("memory limit exceeded (limit {limit_mib} MiB)")]
+    MemoryLimit {
+        /// The module's memory cap.
+        limit_mib: u32,
+    },
+    /// Any other trap: panic, `unreachable`, stack overflow, out-of-bounds access, exit.
+    #[error("trap: {0}")]
+    Trap(String),
+    /// The module answered, but not with a decision.
+    #[error("bad output: {0}")]
+    BadOutput(String),
+}
+
+/// A guest's decision, as it gave it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct GuestDecision {
+    /// Whether the guest allows the call.
+    pub allow: bool,
+    /// Its reason, for a deny.
+    #[serde(default)]
+    pub msg: Option<String>,
+}
+
+/// What one guest call did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuestCall {
+    /// The decision, or why there is none.
+    pub outcome: Result<GuestDecision, GuestFailure>,
+    /// Fuel consumed, instantiation included.
+    pub fuel_used: u64,
+    /// Wall time, instantiation included.
+    pub elapsed: Duration,
+}
+
+/// The engine shared by every module (and every reloaded chain), with the
+/// thread that advances its epoch for wall-clock deadlines.
+///
+/// Invariant: the ticker runs as long as any clone of the engine lives
+/// (modules hold one), so deadlines keep firing even if the `Sandbox`
+/// itself is dropped before the chain.
+pub struct Sandbox {
+    engine: Engine,
+    linker: Arc<Linker<GuestState>>,
+}
+
+impl Sandbox {
+    /// Creates the engine (fuel and epoch interruption on) and starts its ticker.
+    pub fn new() -> anyhow::Result<Sandbox> {
+        let mut config = EngineConfig::new();
+        config.consume_fuel(true);
+        config.epoch_interruption(true);
+        // Guests are short policies: a small stack makes runaway recursion trap fast.
+        config.max_wasm_stack(512 * 1024);
+        let engine = Engine::new(&config)?;
+
+        let mut linker: Linker<GuestState> = Linker::new(&engine);
+        wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |state| &mut state.wasi)?;
+        linker.func_wrap("portcullis", "log", host_log)?;
+
+        let weak = engine.weak();
+        std::thread::Builder::new()
+            .name("portcullis-epoch".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(EPOCH_TICK);
+                    match weak.upgrade() {
+                        Some(engine) => engine.increment_epoch(),
+                        None => break,
+                    }
+                }
+            })?;
+        Ok(Sandbox {
+            engine,
+            linker: Arc::new(linker),
+        })
+    }
+
+    /// Compiles `path` (`.wasm`, or `.wat` text), checks it against ABI v1,
+    /// and, if it exports `portcullis_validate_config`, has it check `config`.
+    pub fn load(
+        &self,
+        name: &str,
+        path: &Path,
+        limits: Limits,
+        config: &serde_json::Value,
+    ) -> Result<PolicyModule, LoadError> {
+        let fail = |reason: String| LoadError {
+            module: name.to_owned(),
+            path: path.to_owned(),
+            reason,
+        };
+        let module = Module::from_file(&self.engine, path)
+            .map_err(|e| fail(format!("does not compile: {e:#}")))?;
+        check_abi(&module).map_err(fail)?;
+        let pre = self
+            .linker
+            .instantiate_pre(&module)
+            .map_err(|e| fail(format!("cannot link: {e:#}")))?;
+        let has_export = |export: &str| module.get_export(export).is_some();
+        let policy = PolicyModule {
+            name: name.to_owned(),
+            limits,
+            has_initialize: has_export("_initialize"),
+            has_validate_config: has_export("portcullis_validate_config"),
+            pre,
+            engine: self.engine.clone(),
+        };
+        if policy.has_validate_config {
+            let config_json = serde_json::to_vec(config).map_err(|e| fail(e.to_string()))?;
+            let call = policy.invoke("portcullis_validate_config", [&config_json, &[]]);
+            match call.outcome {
+                Ok(GuestDecision { allow: true, .. }) => {}
+                Ok(GuestDecision { allow: false, msg }) => {
+                    return Err(fail(format!(
+                        "rejects its config: {}",
+                        msg.unwrap_or_default()
+                    )));
+                }
+                Err(failure) => return Err(fail(format!("config check failed: {failure}"))),
+            }
+        }
+        Ok(policy)
+    }
+}
+
+/// A compiled module, checked against ABI v1, ready to be instantiated per call.
+///
+/// Invariant: its exports and imports passed [`check_abi`] and linking.
+pub struct PolicyModule {
+    name: String,
+    limits: Limits,
+    has_initialize: bool,
+    has_validate_config: bool,
+    pre: InstancePre<GuestState>,
+    engine: Engine,
+}
+
+impl PolicyModule {
+    /// The module's name in plugin.toml.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Its limits.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Runs `portcullis_authorize` on the envelope given as two byte runs
+    /// written back to back (the module's config prefix, then the shared envelope).
+    pub fn authorize(&self, envelope: [&[u8]; 2]) -> GuestCall {
+        self.invoke("portcullis_authorize", envelope)
+    }
+
+    /// Instantiates the module in a fresh store and calls `export(ptr, len)`
+    /// on `input`, all under the module's limits.
+    fn invoke(&self, export: &str, input: [&[u8]; 2]) -> GuestCall {
+        let started = Instant::now();
+        let mut store = Store::new(&self.engine, GuestState::new(self.limits));
+        store.limiter(|state| &mut state.limiter);
+        // Setting fuel cannot fail: fuel consumption is enabled on the engine.
+        store.set_fuel(self.limits.fuel).unwrap_or_default();
+        store.set_epoch_deadline(deadline_ticks(self.limits.timeout_ms));
+        store.epoch_deadline_trap();
+
+        let outcome = self
+            .run(&mut store, export, input)
+            .map_err(|err| self.classify(err, store.data()));
+        let fuel_used = self
+            .limits
+            .fuel
+            .saturating_sub(store.get_fuel().unwrap_or(0));
+        store.data().emit_guest_output(&self.name);
+        GuestCall {
+            outcome,
+            fuel_used,
+            elapsed: started.elapsed(),
+        }
+    }
+
+    fn run(
+        &self,
+        store: &mut Store<GuestState>,
+        export: &str,
+        input: [&[u8]; 2],
+    ) -> Result<GuestDecision, CallError> {
+        let instance = self.pre.instantiate(&mut *store)?;
+        if self.has_initialize {
+            instance
+                .get_typed_func::<(), ()>(&mut *store, "_initialize")?
+                .call(&mut *store, ())?;
+        }
+        let memory = instance
+            .get_memory(&mut *store, "memory")
+            .ok_or_else(|| CallError::Output("no memory export".into()))?;
+        let alloc = instance.get_typed_func::<i32, i32>(&mut *store, "portcullis_alloc")?;
+        let entry = instance.get_typed_func::<(i32, i32), i64>(&mut *store, export)?;
+
+        let len = input[0].len() + input[1].len();
+        let len_i32 =
+            i32::try_from(len).map_err(|_| CallError::Output("input too large".into()))?;
+        let ptr = alloc.call(&mut *store, len_i32)? as u32 as usize;
+        let data = memory.data_mut(&mut *store);
+        let buffer = ptr
+            .checked_add(len)
+            .and_then(|end| data.get_mut(ptr..end))
+            .ok_or_else(|| {
+                CallError::Output(format!(
+                    "portcullis_alloc({len}) returned {ptr:#x}, outside memory"
+                ))
+            })?;
+        buffer[..input[0].len()].copy_from_slice(input[0]);
+        buffer[input[0].len()..].copy_from_slice(input[1]);
+
+        let packed = entry.call(&mut *store, (ptr as i32, len_i32))? as u64;
+        let (out_ptr, out_len) = ((packed >> 32) as usize, (packed & 0xffff_ffff) as usize);
+        if out_len > MAX_OUTPUT_BYTES {
+            return Err(CallError::Output(format!(
+                "{out_len}-byte answer exceeds {MAX_OUTPUT_BYTES} bytes"
+            )));
+        }
+        let data = memory.data(&*store);
+        let answer = out_ptr
+            .checked_add(out_len)
+            .and_then(|end| data.get(out_ptr..end))
+            .ok_or_else(|| {
+                CallError::Output(format!(
+                    "answer at {out_ptr:#x}+{out_len} lies outside the module's {}-byte memory",
+                    data.len()
+                ))
+            })?;
+        serde_json::from_slice::<GuestDecision>(answer).map_err(|e| {
+            let shown = String::from_utf8_lossy(&answer[..answer.len().min(80)]).into_owned();
+            CallError::Output(format!(
+                "expected {{\"allow\": bool, \"msg\"?: string}}, got {shown:?} ({e})"
+            ))
+        })
+    }
+
+    /// Names the failure of a call, most specific first.
+    fn classify(&self, err: CallError, state: &GuestState) -> GuestFailure {
+        let err = match err {
+            CallError::Output(msg) => return GuestFailure::BadOutput(msg),
+            CallError::Wasm(err) => err,
+        };
+        if state.limiter.exceeded {
+            return GuestFailure::MemoryLimit {
+                limit_mib: self.limits.memory_mib,
+            };
+        }
+        if let Some(exit) = err.downcast_ref::<wasmtime_wasi::I32Exit>() {
+            return GuestFailure::Trap(format!("module exited with code {}", exit.0));
+        }
+        match err.downcast_ref::<Trap>() {
+            Some(Trap::OutOfFuel) => GuestFailure::OutOfFuel {
+                limit: self.limits.fuel,
+            },
+            Some(Trap::Interrupt) => GuestFailure::Deadline {
+                timeout_ms: self.limits.timeout_ms,
+            },
+            Some(trap) => GuestFailure::Trap(trap.to_string()),
+            None => GuestFailure::Trap(err.root_cause().to_string()),
+        }
+    }
+}
+
+/// Errors inside one call, before classification.
+enum CallError {
+    Wasm(wasmtime::Error),
+    Output(String),
+}
+
+impl From<wasmtime::Error> for CallError {
+    fn from(err: wasmtime::Error) -> Self {
+        CallError::Wasm(err)
+    }
+}
+
+/// Epoch ticks for a timeout, rounded up; at least one.
+fn deadline_ticks(timeout_ms: u64) -> u64 {
+    let tick_ms = EPOCH_TICK.as_millis().max(1) as u64;
+    timeout_ms.div_ceil(tick_ms).max(1)
+}
+
+/// Checks imports and exports against ABI v1 (DESIGN.md).
+fn check_abi(module: &Module) -> Result<(), String> {
+    for import in module.imports() {
+        if !ALLOWED_IMPORT_MODULES.contains(&import.module()) {
+            return Err(format!(
+                "imports \"{}\".\"{}\"; modules may only import from {}",
+                import.module(),
+                import.name(),
+                ALLOWED_IMPORT_MODULES.join(" and ")
+            ));
+        }
+    }
+    let func = |params: &[ValType], results: &[ValType]| {
+        FuncType::new(
+            module.engine(),
+            params.iter().cloned(),
+            results.iter().cloned(),
+        )
+    };
+    let required = [
+        ("portcullis_abi_v1", func(&[], &[])),
+        ("portcullis_alloc", func(&[ValType::I32], &[ValType::I32])),
+        (
+            "portcullis_authorize",
+            func(&[ValType::I32, ValType::I32], &[ValType::I64]),
+        ),
+    ];
+    let optional = [
+        ("_initialize", func(&[], &[])),
+        (
+            "portcullis_validate_config",
+            func(&[ValType::I32, ValType::I32], &[ValType::I64]),
+        ),
+    ];
+    if module.get_export("portcullis_abi_v1").is_none() {
+        return Err("no export portcullis_abi_v1: not a Portcullis ABI v1 module".into());
+    }
+    for (name, expected) in &required {
+        match module.get_export(name) {
+            None => return Err(format!("missing required export {name}")),
+            Some(actual) => check_func(name, &actual, expected)?,
+        }
+    }
+    for (name, expected) in &optional {
+        if let Some(actual) = module.get_export(name) {
+            check_func(name, &actual, expected)?;
+        }
+    }
+    match module.get_export("memory") {
+        Some(ExternType::Memory(memory)) if memory.is_64() => {
+            Err("memory is 64-bit; ABI v1 is wasm32".into())
+        }
+        Some(ExternType::Memory(memory)) if memory.is_shared() => {
+            Err("memory is shared; ABI v1 needs a private memory".into())
+        }
+        Some(ExternType::Memory(_)) => Ok(()),
+        _ => Err("missing required export memory".into()),
+    }
+}
+
+fn check_func(name: &str, actual: &ExternType, expected: &FuncType) -> Result<(), String> {
+    match actual {
+        ExternType::Func(ty) if FuncType::eq(ty, expected) => Ok(()),
+        other => Err(format!(
+            "export {name} has type {other:?}, ABI v1 requires {expected}"
+        )),
+    }
+}
+
+/// Host state of one call's store.
+struct GuestState {
+    wasi: WasiP1Ctx,
+    limiter: MemoryLimiter,
+    stdout: MemoryOutputPipe,
+    stderr: MemoryOutputPipe,
+    logs: Vec<(i32, String)>,
+    log_bytes: usize,
+}
+
+impl GuestState {
+    /// WASI with nothing granted: no preopened directories, no environment,
+    /// no arguments, no sockets; stdout and stderr captured, bounded.
+    fn new(limits: Limits) -> GuestState {
+        let stdout = MemoryOutputPipe::new(MAX_STDIO_BYTES);
+        let stderr = MemoryOutputPipe::new(MAX_STDIO_BYTES);
+        let wasi = WasiCtxBuilder::new()
+            .stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .build_p1();
+        GuestState {
+            wasi,
+            limiter: MemoryLimiter {
+                max_bytes: limits.memory_mib as usize * 1024 * 1024,
+                exceeded: false,
+            },
+            stdout,
+            stderr,
+            logs: Vec::new(),
+            log_bytes: 0,
+        }
+    }
+
+    /// Sends what the guest printed or logged to the host's log.
+    fn emit_guest_output(&self, module: &str) {
+        for (stream, pipe) in [("stdout", &self.stdout), ("stderr", &self.stderr)] {
+            let bytes = pipe.contents();
+            for line in String::from_utf8_lossy(&bytes)
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+            {
+                tracing::info!(target: "portcullis::guest", module, stream, "{line}");
+            }
+        }
+        for (level, line) in &self.logs {
+            match level {
+                0 => tracing::debug!(target: "portcullis::guest", module, "{line}"),
+                1 => tracing::info!(target: "portcullis::guest", module, "{line}"),
+                2 => tracing::warn!(target: "portcullis::guest", module, "{line}"),
+                _ => tracing::error!(target: "portcullis::guest", module, "{line}"),
+            }
+        }
+    }
+}
+
+/// Caps linear memory; growing past the cap traps instead of returning -1,
+/// so a module cannot ignore the failure and carry on.
+struct MemoryLimiter {
+    max_bytes: usize,
+    exceeded: bool,
+}
+
+impl ResourceLimiter for MemoryLimiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.max_bytes {
+            self.exceeded = true;
+            wasmtime::bail!("memory limit of {} bytes exceeded", self.max_bytes);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= 100_000)
+    }
+}
+
+/// `portcullis.log(level, ptr, len)`: one line into the host's log, bounded.
+fn host_log(
+    mut caller: Caller<'_, GuestState>,
+    level: i32,
+    ptr: i32,
+    len: i32,
+) -> wasmtime::Result<()> {
+    let Some(memory) = caller.get_export("memory").and_then(|e| e.into_memory()) else {
+        wasmtime::bail!("portcullis.log called by a module without memory");
+    };
+    let (data, state) = memory.data_and_store_mut(&mut caller);
+    let (start, len) = (ptr as u32 as usize, len as u32 as usize);
+    let Some(bytes) = start.checked_add(len).and_then(|end| data.get(start..end)) else {
+        wasmtime::bail!("portcullis.log: message at {start:#x}+{len} lies outside memory");
+    };
+    let room = MAX_LOG_BYTES.saturating_sub(state.log_bytes);
+    if room > 0 {
+        let line = String::from_utf8_lossy(&bytes[..bytes.len().min(room)]).into_owned();
+        state.log_bytes += line.len();
+        state.logs.push((level, line));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deadline_rounds_up_to_whole_ticks() {
+        assert_eq!(deadline_ticks(1), 1);
+        assert_eq!(deadline_ticks(100), 100);
+    }
+}

@@ -1,0 +1,132 @@
+//! The Docker authz protocol over HTTP on the Unix socket (axum): decode,
+//! build the envelope, run the chain off the async threads, answer. The
+//! other place where Portcullis fails closed: a request it cannot decode is
+//! answered with Docker's `Err` (non-200), which refuses the call.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use portcullis_envelope::{ActivateResponse, AuthzAnswer, AuthzRequest, Envelope, Phase};
+
+use crate::chain::{Chain, ChainDecision, Verdict};
+use crate::socket::BoundSocket;
+
+/// Largest AuthZ request accepted: Docker forwards bodies under 1 MiB
+/// (newer daemons up to 4 MiB), base64-encoded, twice in the response phase.
+pub const MAX_REQUEST_BYTES: usize = 16 * 1024 * 1024;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    chain: Arc<Chain>,
+}
+
+/// The plugin's HTTP routes (usable without a socket, e.g. in tests).
+pub fn app(chain: Arc<Chain>) -> Router {
+    Router::new()
+        .route("/Plugin.Activate", post(activate))
+        .route("/AuthZPlugin.AuthZReq", post(authz_request))
+        .route("/AuthZPlugin.AuthZRes", post(authz_response))
+        .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
+        .with_state(AppState { chain })
+}
+
+/// Serves `chain` on `socket` until `shutdown` resolves, then removes the socket.
+pub async fn serve(
+    socket: BoundSocket,
+    listener: tokio::net::UnixListener,
+    chain: Arc<Chain>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let result = axum::serve(listener, app(chain))
+        .with_graceful_shutdown(shutdown)
+        .await;
+    socket.remove();
+    result
+}
+
+async fn activate() -> Response {
+    axum::Json(ActivateResponse::authz()).into_response()
+}
+
+async fn authz_request(State(state): State<AppState>, body: Bytes) -> Response {
+    authorize(state, body, Phase::Request).await
+}
+
+async fn authz_response(State(state): State<AppState>, body: Bytes) -> Response {
+    authorize(state, body, Phase::Response).await
+}
+
+/// Docker's `Err`: a non-200 answer, so the daemon refuses the call.
+fn plugin_error(msg: String) -> Response {
+    tracing::warn!(target: "portcullis::audit", "refusing undecodable request: {msg}");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        axum::Json(AuthzAnswer::error(msg)),
+    )
+        .into_response()
+}
+
+async fn authorize(state: AppState, body: Bytes, phase: Phase) -> Response {
+    let request: AuthzRequest = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(e) => return plugin_error(format!("portcullis: cannot decode the authz request: {e}")),
+    };
+    let envelope = match Envelope::from_authz(request, phase) {
+        Ok(envelope) => envelope,
+        Err(e) => return plugin_error(format!("portcullis: cannot decode the authz request: {e}")),
+    };
+    let serialized = envelope.to_json();
+    let chain = state.chain.clone();
+    // wasm calls are CPU-bound and WASI's blocking shims must not run on an
+    // async worker: evaluate on the blocking pool.
+    let decision = match tokio::task::spawn_blocking(move || chain.decide(&serialized)).await {
+        Ok(decision) => decision,
+        Err(e) => return plugin_error(format!("portcullis: policy evaluation failed: {e}")),
+    };
+    audit(&envelope, &decision);
+    let answer = if decision.allow {
+        AuthzAnswer::allow()
+    } else {
+        AuthzAnswer::deny(decision.msg)
+    };
+    axum::Json(answer).into_response()
+}
+
+/// One line per decision: who did what, and what the chain said.
+fn audit(envelope: &Envelope, decision: &ChainDecision) {
+    let modules: Vec<String> = decision
+        .reports
+        .iter()
+        .map(|r| {
+            let verdict = match &r.verdict {
+                Verdict::Allow => "allow",
+                Verdict::Deny(_) => "deny",
+                Verdict::Failed(_) => "failed",
+            };
+            format!(
+                "{}={verdict}({}us,{}fuel)",
+                r.module,
+                r.elapsed.as_micros(),
+                r.fuel_used
+            )
+        })
+        .collect();
+    tracing::info!(
+        target: "portcullis::audit",
+        phase = ?envelope.phase,
+        user = envelope.user.as_deref().unwrap_or("-"),
+        method = %envelope.method,
+        path = %envelope.path,
+        action = envelope.action,
+        allow = decision.allow,
+        msg = %decision.msg,
+        modules = %modules.join(" "),
+    );
+}
