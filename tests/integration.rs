@@ -1,1 +1,10 @@
-fn main() {}
+//! Workspace-level integration tests: the real `portcullis` binary on a real
+//! Unix socket, real wasm built from guests/ and tests/guests/, and a real
+//! dockerd (docker.rs).
+
+mod util;
+
+mod cli;
+mod docker;
+mod hostile;
+mod protocol;

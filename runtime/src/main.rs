@@ -57,6 +57,7 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
@@ -88,12 +89,16 @@ fn serve(config_path: PathBuf, socket: Option<PathBuf>) -> anyhow::Result<()> {
     runtime.block_on(async {
         let (bound, listener) = BoundSocket::bind(&socket_path)?;
         let modules: Vec<&str> = chain.module_names().collect();
+        // dockerd finds a plugin socket in /run/docker/plugins by its file stem.
+        let docker_name = socket_path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned());
         tracing::info!(
             plugin = %config.plugin_name,
             socket = %socket_path.display(),
             chain = %modules.join(" -> "),
             "serving; start dockerd with --authorization-plugin={}",
-            config.plugin_name
+            docker_name.as_deref().unwrap_or(&config.plugin_name)
         );
         portcullis::server::serve(bound, listener, Arc::new(chain), shutdown_signal()).await?;
         tracing::info!("stopped; socket removed");

@@ -321,7 +321,10 @@ impl PolicyModule {
             Some(Trap::Interrupt) => GuestFailure::Deadline {
                 timeout_ms: self.limits.timeout_ms,
             },
-            Some(trap) => GuestFailure::Trap(trap.to_string()),
+            Some(trap) => {
+                let text = trap.to_string();
+                GuestFailure::Trap(text.strip_prefix("wasm trap: ").unwrap_or(&text).to_owned())
+            }
             None => GuestFailure::Trap(err.root_cause().to_string()),
         }
     }

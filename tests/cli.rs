@@ -1,0 +1,167 @@
+//! The command line: `check` exit codes and reports, config errors, `--help`.
+
+use std::process::Output;
+
+use crate::util::{fixture_path, guest_wasm, module, portcullis, repo_root, wat};
+
+fn check(config: &std::path::Path, fixture: &str) -> Output {
+    portcullis()
+        .arg("check")
+        .arg("--config")
+        .arg(config)
+        .arg(fixture_path(fixture))
+        .output()
+        .unwrap()
+}
+
+fn write_config(dir: &tempfile::TempDir, modules: &str) -> std::path::PathBuf {
+    let path = dir.path().join("plugin.toml");
+    std::fs::write(&path, format!("[plugin]\nname = \"t\"\n\n{modules}")).unwrap();
+    path
+}
+
+#[test]
+fn the_example_chain_in_plugin_toml_loads_and_decides() {
+    guest_wasm("no_privileged"); // builds the guests plugin.toml points at
+    let config = repo_root().join("plugin.toml");
+    let denied = check(&config, "run_priv__02_POST_containers-create.json");
+    let report = String::from_utf8_lossy(&denied.stdout);
+    assert_eq!(denied.status.code(), Some(1), "{report}");
+    assert!(report.contains("decision: DENY"), "{report}");
+    assert!(
+        report.contains("no-privileged: privileged containers are not allowed"),
+        "{report}"
+    );
+    assert!(report.contains("read-only            (not run"), "{report}");
+
+    let allowed = check(&config, "create_bg__02_POST_containers-create.json");
+    let report = String::from_utf8_lossy(&allowed.stdout);
+    assert_eq!(allowed.status.code(), Some(0), "{report}");
+    assert!(report.contains("action container_create"), "{report}");
+    assert!(
+        report.matches(" allow ").count() == 2,
+        "both modules report: {report}"
+    );
+}
+
+#[test]
+fn check_reports_a_module_failure_as_a_deny() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        &dir,
+        &module("loop", &wat("infinite-loop"), "fuel = 5000000"),
+    );
+    let output = check(&config, "ps__02_GET_containers-json.json");
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{report}");
+    assert!(
+        report.contains("portcullis: module \"loop\" failed: out of fuel (limit 5000000)"),
+        "{report}"
+    );
+    assert!(report.contains("FAILED"), "{report}");
+}
+
+#[test]
+fn check_reads_plain_authz_requests_and_the_response_phase() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(&dir, &module("allow", &wat("allow"), ""));
+    let plain = dir.path().join("req.json");
+    std::fs::write(
+        &plain,
+        br#"{"RequestMethod":"GET","RequestUri":"/v1.41/info","User":"bob"}"#,
+    )
+    .unwrap();
+    let output = portcullis()
+        .arg("check")
+        .arg("-c")
+        .arg(&config)
+        .arg(&plain)
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0));
+    assert!(
+        report.contains("GET /info (action docker_info, user bob)"),
+        "{report}"
+    );
+
+    let response = portcullis()
+        .args(["check", "--response", "-c"])
+        .arg(&config)
+        .arg(fixture_path("create_bg__02_POST_containers-create.json"))
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&response.stdout).contains("Response POST /containers/create"));
+}
+
+#[test]
+fn config_errors_exit_2_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(&dir, &module("a", &wat("allow"), "fule = 5"));
+    let output = check(&config, "ps__02_GET_containers-json.json");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{}:7:", config.display())),
+        "{stderr}"
+    );
+    assert!(stderr.contains("fule"), "{stderr}");
+}
+
+#[test]
+fn module_config_rejected_by_the_guest_fails_the_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        &dir,
+        &module(
+            "ro",
+            &guest_wasm("read_only"),
+            "[module.config]\nuserz = [\"a\"]",
+        ),
+    );
+    let output = check(&config, "ps__02_GET_containers-json.json");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("module \"ro\""), "{stderr}");
+    assert!(
+        stderr.contains("rejects its config: invalid module config: unknown field `userz`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn unreadable_request_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(&dir, &module("allow", &wat("allow"), ""));
+    let output = portcullis()
+        .arg("check")
+        .arg("-c")
+        .arg(&config)
+        .arg(dir.path().join("nope.json"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("nope.json"));
+}
+
+#[test]
+fn help_describes_both_commands() {
+    for command in ["serve", "check"] {
+        let output = portcullis().args([command, "--help"]).output().unwrap();
+        assert!(output.status.success());
+        let help = String::from_utf8_lossy(&output.stdout);
+        assert!(help.contains("--config"), "{command}: {help}");
+    }
+    let check_help = String::from_utf8_lossy(
+        &portcullis()
+            .args(["check", "--help"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .into_owned();
+    assert!(
+        check_help.contains("0 allow, 1 deny, 2 error"),
+        "{check_help}"
+    );
+}

@@ -1,0 +1,7 @@
+;; Claims its answer lies far outside its memory.
+(module
+  (memory (export "memory") 8)
+  (func (export "portcullis_abi_v1"))
+  (func (export "portcullis_alloc") (param i32) (result i32) (i32.const 4096))
+  (func (export "portcullis_authorize") (param i32 i32) (result i64)
+    (i64.const 0x7fff0000_00000010)))      ;; ptr 0x7fff0000, len 16
