@@ -206,3 +206,21 @@ async fn a_failing_module_stops_the_chain_before_later_modules() {
         "{answer:?}"
     );
 }
+
+#[tokio::test]
+async fn guest_stdout_reaches_the_log() {
+    let plugin = Plugin::start(&module("prints", &wat("prints"), ""));
+    assert!(
+        plugin
+            .connect()
+            .await
+            .authz_req("ps__02_GET_containers-json.json")
+            .await
+            .allowed()
+    );
+    let log = plugin.log();
+    assert!(
+        log.contains("hello from the guest") && log.contains("prints"),
+        "{log}"
+    );
+}

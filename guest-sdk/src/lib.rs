@@ -36,7 +36,6 @@
 
 pub mod abi;
 mod decision;
-pub mod docker;
 mod log;
 mod request;
 #[cfg(not(target_arch = "wasm32"))]
@@ -44,4 +43,7 @@ pub mod testing;
 
 pub use decision::{Decision, IntoDecision};
 pub use log::{Level, log};
-pub use request::{BodyError, BodyState, Phase, Request, Response};
+pub use portcullis_envelope::identity::PeerCertificate;
+pub use portcullis_envelope::mounts::{MountInfo, MountKind};
+pub use portcullis_envelope::{BodyState, docker, go_struct};
+pub use request::{BodyError, Phase, Request, Response};

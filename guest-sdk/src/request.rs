@@ -8,7 +8,11 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
-use crate::docker::{ContainerCreate, ExecCreate, HostConfig};
+use crate::docker::{
+    ContainerCreate, ContainerUpdate, ExecCreate, HostConfig, ImageCreate, NetworkCreate,
+    ServiceCreate, VolumeCreate,
+};
+use crate::{BodyState, MountInfo, PeerCertificate};
 
 /// Which of Docker's two authorization calls this is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -18,24 +22,6 @@ pub enum Phase {
     Request,
     /// After the daemon handled it (`AuthZRes`).
     Response,
-}
-
-/// What became of a body between the Docker client and the plugin.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BodyState {
-    /// Forwarded and valid JSON.
-    Present,
-    /// The call had no body.
-    Absent,
-    /// The call had a body Docker did not forward (not JSON, or ≥ 1 MiB):
-    /// the daemon will act on a body no policy can see.
-    NotForwarded,
-    /// Forwarded but not JSON.
-    NotJson,
-    /// A state this SDK does not know (sent by a newer host).
-    #[serde(other)]
-    Unknown,
 }
 
 /// Why a typed view of a body is unavailable. Converting it into a
@@ -55,6 +41,7 @@ impl fmt::Display for BodyError {
             BodyError::Missing(BodyState::NotForwarded) => f.write_str(
                 "request body was not forwarded to the plugin (not JSON or too large); refusing to judge it unseen",
             ),
+            BodyError::Missing(BodyState::Redacted) => f.write_str("request body was withheld because it carries credentials"),
             BodyError::Missing(state) => write!(f, "request body is required but is {state:?}"),
             BodyError::Malformed(err) => write!(f, "request body does not decode: {err}"),
         }
@@ -111,6 +98,12 @@ pub struct Request {
     body: Option<Box<RawValue>>,
     body_state: BodyState,
     #[serde(default)]
+    peer_certificate: Option<PeerCertificate>,
+    #[serde(default)]
+    peer_certificate_error: Option<String>,
+    #[serde(default)]
+    mounts: Option<Vec<MountInfo>>,
+    #[serde(default)]
     response: Option<Response>,
 }
 
@@ -129,6 +122,17 @@ impl Request {
     /// unauthenticated socket. The only identity a client cannot forge.
     pub fn user(&self) -> Option<&str> {
         self.user.as_deref()
+    }
+
+    /// The TLS client certificate that authenticated the call, decoded by the
+    /// host (CN, O, OU, SANs). `None` on an unauthenticated socket.
+    pub fn peer_certificate(&self) -> Option<&PeerCertificate> {
+        self.peer_certificate.as_ref()
+    }
+
+    /// Why the client certificate Docker forwarded could not be decoded, if it could not.
+    pub fn peer_certificate_error(&self) -> Option<&str> {
+        self.peer_certificate_error.as_deref()
     }
 
     /// How Docker authenticated the user (`TLS`).
@@ -212,6 +216,55 @@ impl Request {
     /// The body of `POST /containers/{name}/exec`.
     pub fn exec_create(&self) -> Result<ExecCreate, BodyError> {
         self.body()
+    }
+
+    /// The body of `POST /containers/{name}/update`.
+    pub fn container_update(&self) -> Result<ContainerUpdate, BodyError> {
+        self.body()
+    }
+
+    /// The body of `POST /volumes/create`.
+    pub fn volume_create(&self) -> Result<VolumeCreate, BodyError> {
+        self.body()
+    }
+
+    /// The body of `POST /networks/create`.
+    pub fn network_create(&self) -> Result<NetworkCreate, BodyError> {
+        self.body()
+    }
+
+    /// The body of `POST /services/create` or `/services/{id}/update`.
+    pub fn service_create(&self) -> Result<ServiceCreate, BodyError> {
+        self.body()
+    }
+
+    /// The parameters of `POST /images/create` (a pull or an import); they
+    /// live in the query, so this cannot fail.
+    pub fn image_create(&self) -> ImageCreate {
+        ImageCreate::from_query(&self.query)
+    }
+
+    /// Every mount of a call that creates containers (`container_create`,
+    /// a pre-1.24 `container_start` body, `service_create`/`service_update`),
+    /// host paths resolved by the host. An empty list for other calls and for
+    /// a start without a body; an error when the body those calls need is
+    /// missing or unreadable.
+    pub fn mounts(&self) -> Result<&[MountInfo], BodyError> {
+        let creates = matches!(
+            self.action.as_str(),
+            "container_create" | "service_create" | "service_update"
+        );
+        match (&self.mounts, self.body_state) {
+            (Some(mounts), _) => Ok(mounts),
+            (None, BodyState::Absent) if self.action == "container_start" => Ok(&[]),
+            (None, BodyState::Present) if creates || self.action == "container_start" => Err(
+                BodyError::Malformed("the host could not read the mounts of this body".into()),
+            ),
+            (None, state) if creates || self.action == "container_start" => {
+                Err(BodyError::Missing(state))
+            }
+            (None, _) => Ok(&[]),
+        }
     }
 
     /// The `HostConfig` body that API versions before 1.24 accept on

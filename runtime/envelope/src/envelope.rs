@@ -11,6 +11,11 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::Serialize;
 use serde_json::value::RawValue;
 
+use crate::BodyState;
+use crate::docker::{ContainerCreate, HostConfig, ServiceCreate};
+use crate::identity::{PeerCertificate, peer_certificate};
+use crate::mounts::{MountInfo, container_mounts, service_mounts};
+use crate::redact::{Redacted, redact_body, redact_headers};
 use crate::routes;
 use crate::uri::{self, UriError};
 use crate::wire::AuthzRequest;
@@ -23,21 +28,6 @@ pub enum Phase {
     Request,
     /// `AuthZPlugin.AuthZRes`: after the daemon handled it, before the client sees the answer.
     Response,
-}
-
-/// What became of a body between the Docker client and the plugin.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BodyState {
-    /// Forwarded and valid JSON: `body` holds it.
-    Present,
-    /// The call had no body.
-    Absent,
-    /// The call had a body but Docker did not forward it (not JSON, or ≥ 1 MiB).
-    /// A policy cannot see what the daemon will act on: treat as a deny.
-    NotForwarded,
-    /// Forwarded, but not JSON (or not UTF-8).
-    NotJson,
 }
 
 /// The response half of the envelope (`phase = "response"` only).
@@ -79,10 +69,19 @@ pub struct Envelope {
     pub params: BTreeMap<&'static str, String>,
     /// Request headers as Docker forwarded them. Client-controlled: never identity.
     pub headers: BTreeMap<String, String>,
-    /// The request body as JSON, when Docker forwarded a JSON body.
+    /// The request body as JSON, when Docker forwarded a JSON body (secrets masked).
     pub body: Option<Box<RawValue>>,
     /// What became of the request body.
     pub body_state: BodyState,
+    /// The client certificate that authenticated the call, decoded.
+    pub peer_certificate: Option<PeerCertificate>,
+    /// Why the client certificate could not be decoded, if it could not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peer_certificate_error: Option<String>,
+    /// For calls that create containers (`container_create`, a pre-1.24
+    /// `container_start` body, `service_create`/`service_update`): every
+    /// mount, host paths resolved. `None` for other calls and unreadable bodies.
+    pub mounts: Option<Vec<MountInfo>>,
     /// The daemon's answer (`phase = "response"` only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub response: Option<ResponseView>,
@@ -123,17 +122,30 @@ impl Envelope {
             .ok_or(EnvelopeError::MissingField("RequestUri"))?;
         let parsed = uri::parse(&raw_uri).map_err(EnvelopeError::BadUri)?;
         let route = routes::match_route(&method, &parsed.path);
-        let headers = request.request_headers.unwrap_or_default();
+        let mut headers = request.request_headers.unwrap_or_default();
 
-        let (body, body_state) =
-            decode_body(request.request_body.as_deref(), &headers, "RequestBody")?;
+        let (body, body_state) = decode_body(
+            request.request_body.as_deref(),
+            &headers,
+            "RequestBody",
+            route.action,
+        )?;
+        redact_headers(&mut headers);
+        let mounts = body
+            .as_deref()
+            .and_then(|body| mounts_of(route.action, body));
 
         let response = match phase {
             Phase::Request => None,
             Phase::Response => {
-                let headers = request.response_headers.unwrap_or_default();
-                let (body, body_state) =
-                    decode_body(request.response_body.as_deref(), &headers, "ResponseBody")?;
+                let mut headers = request.response_headers.unwrap_or_default();
+                let (body, body_state) = decode_body(
+                    request.response_body.as_deref(),
+                    &headers,
+                    "ResponseBody",
+                    route.action,
+                )?;
+                redact_headers(&mut headers);
                 Some(ResponseView {
                     status: request.response_status_code,
                     headers,
@@ -141,6 +153,18 @@ impl Envelope {
                     body_state,
                 })
             }
+        };
+
+        let first_certificate = request
+            .request_peer_certificates
+            .as_deref()
+            .and_then(<[String]>::first);
+        let (peer_certificate, peer_certificate_error) = match first_certificate {
+            None => (None, None),
+            Some(encoded) => match peer_certificate(encoded) {
+                Ok(cert) => (Some(cert), None),
+                Err(e) => (None, Some(e)),
+            },
         };
 
         Ok(Envelope {
@@ -157,6 +181,9 @@ impl Envelope {
             headers,
             body,
             body_state,
+            peer_certificate,
+            peer_certificate_error,
+            mounts,
             response,
         })
     }
@@ -218,11 +245,32 @@ impl ConfigPrefix {
     }
 }
 
-/// Decodes a base64 body and classifies it.
+/// The mounts of a call that creates containers, from its (Go-decoded) body.
+fn mounts_of(action: &str, body: &RawValue) -> Option<Vec<MountInfo>> {
+    match action {
+        "container_create" => {
+            let create: ContainerCreate = serde_json::from_str(body.get()).ok()?;
+            Some(container_mounts(&create.host_config, create.volumes.keys()))
+        }
+        // API < 1.24 accepts a HostConfig body on start.
+        "container_start" => {
+            let host_config: HostConfig = serde_json::from_str(body.get()).ok()?;
+            Some(container_mounts(&host_config, []))
+        }
+        "service_create" | "service_update" => {
+            let service: ServiceCreate = serde_json::from_str(body.get()).ok()?;
+            Some(service_mounts(&service.task_template.container_spec))
+        }
+        _ => None,
+    }
+}
+
+/// Decodes a base64 body, classifies it and masks its secrets.
 fn decode_body(
     encoded: Option<&str>,
     headers: &BTreeMap<String, String>,
     field: &'static str,
+    action: &str,
 ) -> Result<(Option<Box<RawValue>>, BodyState), EnvelopeError> {
     let Some(encoded) = encoded.filter(|b| !b.is_empty()) else {
         return Ok((
@@ -241,8 +289,10 @@ fn decode_body(
     let parsed = std::str::from_utf8(&bytes)
         .ok()
         .and_then(|text| serde_json::from_str::<Box<RawValue>>(text.trim()).ok());
-    Ok(match parsed {
-        Some(raw) => (Some(raw), BodyState::Present),
+    Ok(match parsed.map(|raw| redact_body(action, raw)) {
+        Some(Redacted::Unchanged(raw) | Redacted::Masked(raw)) => (Some(raw), BodyState::Present),
+        Some(Redacted::Dropped) => (None, BodyState::Redacted),
+        None if action == "docker_auth" => (None, BodyState::Redacted),
         None => (None, BodyState::NotJson),
     })
 }

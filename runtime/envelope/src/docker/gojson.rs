@@ -19,24 +19,29 @@ use serde::de::{self, Deserialize, Deserializer, SeqAccess, Visitor};
 pub struct Key<'de>(Cow<'de, str>);
 
 impl Key<'_> {
-    /// Whether this key selects the Go field named `field` (ASCII), under Go's
-    /// case folding: ASCII letters fold to lower case, and the Kelvin sign
-    /// (U+212A) and long s (U+017F) fold to `k` and `s` as Go folds them.
+    /// Whether this key selects the Go field named `field` (see [`go_fold_eq`]).
     pub fn matches(&self, field: &str) -> bool {
-        let mut key = self.0.chars();
-        for expected in field.bytes() {
-            let Some(c) = key.next() else { return false };
-            let folded = match c {
-                '\u{212A}' => 'k',
-                '\u{017F}' => 's',
-                c => c.to_ascii_lowercase(),
-            };
-            if folded != char::from(expected.to_ascii_lowercase()) {
-                return false;
-            }
-        }
-        key.next().is_none()
+        go_fold_eq(&self.0, field)
     }
+}
+
+/// Whether JSON key `key` selects the Go struct field named `field` (ASCII):
+/// Go folds ASCII letters to lower case, and the Kelvin sign (U+212A) and
+/// long s (U+017F) to `k` and `s`.
+pub fn go_fold_eq(key: &str, field: &str) -> bool {
+    let mut key = key.chars();
+    for expected in field.bytes() {
+        let Some(c) = key.next() else { return false };
+        let folded = match c {
+            '\u{212A}' => 'k',
+            '\u{017F}' => 's',
+            c => c.to_ascii_lowercase(),
+        };
+        if folded != char::from(expected.to_ascii_lowercase()) {
+            return false;
+        }
+    }
+    key.next().is_none()
 }
 
 impl<'de> Deserialize<'de> for Key<'de> {

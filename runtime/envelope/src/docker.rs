@@ -1,0 +1,26 @@
+//! Typed views of the Docker request bodies policies look at.
+//!
+//! Each view reads only the fields declared here (the rest of the body is
+//! skipped, not built), and decodes them exactly as the daemon does (see
+//! [`gojson`]). Guests reach them through `portcullis_sdk::Request`, whose
+//! accessors refuse a missing body instead of pretending it was empty; the
+//! host uses the same types to resolve mounts, so both sides agree.
+
+pub mod container;
+pub mod exec;
+#[doc(hidden)]
+pub mod gojson;
+pub mod image;
+pub mod network;
+pub mod service;
+pub mod update;
+pub mod volume;
+
+pub use container::{ContainerCreate, DeviceMapping, HostConfig, LogConfig, Mount, PortBinding};
+pub use exec::ExecCreate;
+pub use gojson::StrSlice;
+pub use image::{ImageCreate, ImageReference};
+pub use network::NetworkCreate;
+pub use service::{ContainerSpec, ServiceCreate, TaskTemplate};
+pub use update::{ContainerUpdate, RestartPolicy};
+pub use volume::VolumeCreate;

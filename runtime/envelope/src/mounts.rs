@@ -1,0 +1,382 @@
+//! Every host resource a container would get, in one list: binds (all the
+//! `src:dst[:opts]` forms), `--mount` entries, `--volumes-from`, devices,
+//! tmpfs and anonymous volumes, with host paths normalised and resolved by
+//! the host (symlinks followed), so that `ln -s / x; docker run -v $PWD/x:/h`
+//! shows `/` to every policy.
+//!
+//! The types are shared with guests; collecting and resolving is host-only.
+
+use serde::{Deserialize, Serialize};
+
+/// What kind of thing is mounted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MountKind {
+    /// A host path.
+    Bind,
+    /// A named (or, with an empty source, anonymous) volume.
+    Volume,
+    /// A tmpfs: no host resource.
+    Tmpfs,
+    /// A host device node.
+    Device,
+    /// All volumes of another container (`--volumes-from`).
+    VolumesFrom,
+    /// A Windows named pipe.
+    Npipe,
+    /// A swarm cluster volume.
+    Cluster,
+    /// An image mounted as a volume.
+    Image,
+    /// A `--mount` type this version does not know: treat as dangerous.
+    #[serde(other)]
+    Unknown,
+}
+
+/// One mount, as the daemon will perform it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MountInfo {
+    /// What is mounted.
+    pub kind: MountKind,
+    /// Where in the request it came from (`Binds`, `Mounts`, `VolumesFrom`,
+    /// `Devices`, `Tmpfs`, `Volumes`, `ContainerSpec.Mounts`).
+    pub origin: String,
+    /// The source as written: host path, volume name, container name (empty
+    /// for anonymous volumes and tmpfs).
+    pub source: String,
+    /// Path inside the container.
+    pub target: String,
+    /// Mounted read-only.
+    pub read_only: bool,
+    /// Host paths (bind, device): the source cleaned lexically (`/a/../b` → `/b`).
+    #[serde(default)]
+    pub normalized: Option<String>,
+    /// Host paths: the source with every symlink followed, as the kernel will
+    /// resolve it; for a path that does not exist yet, its deepest existing
+    /// ancestor resolved plus the rest. `None` if it could not be resolved.
+    #[serde(default)]
+    pub resolved: Option<String>,
+    /// Why a host path could not be resolved. Never silently skipped: a
+    /// policy that allows only known paths must deny when this is set.
+    #[serde(default)]
+    pub resolve_error: Option<String>,
+}
+
+impl MountInfo {
+    /// Whether this mount exposes a host path (a bind or a device).
+    pub fn is_host_path(&self) -> bool {
+        matches!(self.kind, MountKind::Bind | MountKind::Device)
+    }
+}
+
+#[cfg(feature = "host")]
+pub use collect::{container_mounts, resolve_host_path, service_mounts};
+
+#[cfg(feature = "host")]
+mod collect {
+    use std::io;
+    use std::path::{Component, Path, PathBuf};
+
+    use super::{MountInfo, MountKind};
+    use crate::docker::{ContainerSpec, HostConfig, Mount};
+
+    /// The mounts of a container create (or a pre-1.24 start body): `Binds`,
+    /// `Mounts`, `VolumesFrom`, `Devices`, `Tmpfs` and the config's anonymous `Volumes`.
+    pub fn container_mounts<'a>(
+        host_config: &HostConfig,
+        anonymous_volumes: impl IntoIterator<Item = &'a String>,
+    ) -> Vec<MountInfo> {
+        let mut mounts = Vec::new();
+        mounts.extend(host_config.binds.iter().map(|spec| bind_spec(spec)));
+        mounts.extend(host_config.mounts.iter().map(|m| mount_entry(m, "Mounts")));
+        for spec in &host_config.volumes_from {
+            let (source, mode) = spec.split_once(':').unwrap_or((spec, ""));
+            mounts.push(plain(
+                MountKind::VolumesFrom,
+                "VolumesFrom",
+                source,
+                "",
+                mode == "ro",
+            ));
+        }
+        for device in &host_config.devices {
+            let target = if device.path_in_container.is_empty() {
+                &device.path_on_host
+            } else {
+                &device.path_in_container
+            };
+            let writable =
+                device.cgroup_permissions.is_empty() || device.cgroup_permissions.contains('w');
+            mounts.push(host_path(
+                MountKind::Device,
+                "Devices",
+                &device.path_on_host,
+                target,
+                !writable,
+            ));
+        }
+        for target in host_config.tmpfs.keys() {
+            mounts.push(plain(MountKind::Tmpfs, "Tmpfs", "", target, false));
+        }
+        for target in anonymous_volumes {
+            mounts.push(plain(MountKind::Volume, "Volumes", "", target, false));
+        }
+        mounts
+    }
+
+    /// The mounts of a swarm service's container spec.
+    pub fn service_mounts(spec: &ContainerSpec) -> Vec<MountInfo> {
+        spec.mounts
+            .iter()
+            .map(|m| mount_entry(m, "ContainerSpec.Mounts"))
+            .collect()
+    }
+
+    /// A `Binds` entry, parsed as Docker's Linux parser does: `dst`,
+    /// `dst:mode`, `src:dst` or `src:dst:mode`; an absolute `src` is a host
+    /// path, anything else a volume name.
+    fn bind_spec(spec: &str) -> MountInfo {
+        let parts: Vec<&str> = spec.split(':').collect();
+        let (source, target, mode) = match parts.as_slice() {
+            [target] => ("", *target, ""),
+            [target, mode] if is_mode(mode) => ("", *target, *mode),
+            [source, target] => (*source, *target, ""),
+            [source, target, mode] => (*source, *target, *mode),
+            // Docker refuses these; describe them as unknown so policies deny.
+            _ => return plain(MountKind::Unknown, "Binds", spec, "", false),
+        };
+        let read_only = mode.split(',').any(|m| m == "ro");
+        if source.starts_with('/') {
+            host_path(MountKind::Bind, "Binds", source, target, read_only)
+        } else {
+            plain(MountKind::Volume, "Binds", source, target, read_only)
+        }
+    }
+
+    fn is_mode(mode: &str) -> bool {
+        mode.split(',').all(|m| {
+            matches!(
+                m,
+                "ro" | "rw"
+                    | "z"
+                    | "Z"
+                    | "nocopy"
+                    | "shared"
+                    | "rshared"
+                    | "slave"
+                    | "rslave"
+                    | "private"
+                    | "rprivate"
+            )
+        })
+    }
+
+    fn mount_entry(mount: &Mount, origin: &str) -> MountInfo {
+        let kind = match mount.kind.as_str() {
+            "bind" => MountKind::Bind,
+            "volume" => MountKind::Volume,
+            "tmpfs" => MountKind::Tmpfs,
+            "npipe" => MountKind::Npipe,
+            "cluster" => MountKind::Cluster,
+            "image" => MountKind::Image,
+            _ => MountKind::Unknown,
+        };
+        match kind {
+            MountKind::Bind => {
+                host_path(kind, origin, &mount.source, &mount.target, mount.read_only)
+            }
+            _ => plain(kind, origin, &mount.source, &mount.target, mount.read_only),
+        }
+    }
+
+    fn plain(
+        kind: MountKind,
+        origin: &str,
+        source: &str,
+        target: &str,
+        read_only: bool,
+    ) -> MountInfo {
+        MountInfo {
+            kind,
+            origin: origin.to_owned(),
+            source: source.to_owned(),
+            target: target.to_owned(),
+            read_only,
+            normalized: None,
+            resolved: None,
+            resolve_error: None,
+        }
+    }
+
+    fn host_path(
+        kind: MountKind,
+        origin: &str,
+        source: &str,
+        target: &str,
+        read_only: bool,
+    ) -> MountInfo {
+        let mut info = plain(kind, origin, source, target, read_only);
+        if !source.starts_with('/') {
+            info.resolve_error = Some(format!("host path {source:?} is not absolute"));
+            return info;
+        }
+        info.normalized = Some(clean(source));
+        match resolve_host_path(Path::new(source)) {
+            Ok(path) => info.resolved = Some(path.to_string_lossy().into_owned()),
+            Err(e) => info.resolve_error = Some(format!("cannot resolve {source}: {e}")),
+        }
+        info
+    }
+
+    /// Lexically cleans an absolute path.
+    fn clean(path: &str) -> String {
+        let mut out: Vec<&str> = Vec::new();
+        for part in path.split('/') {
+            match part {
+                "" | "." => {}
+                ".." => {
+                    out.pop();
+                }
+                p => out.push(p),
+            }
+        }
+        format!("/{}", out.join("/"))
+    }
+
+    /// Resolves `path` with every symlink followed. A path that does not exist
+    /// yet (Docker creates missing bind sources) resolves through its deepest
+    /// existing ancestor; the missing rest cannot hold symlinks.
+    pub fn resolve_host_path(path: &Path) -> io::Result<PathBuf> {
+        let mut existing = path.to_path_buf();
+        let mut missing: Vec<Component<'_>> = Vec::new();
+        let components: Vec<Component<'_>> = path.components().collect();
+        let mut keep = components.len();
+        loop {
+            match std::fs::canonicalize(&existing) {
+                Ok(mut real) => {
+                    for component in missing.iter().rev() {
+                        match component {
+                            Component::ParentDir => {
+                                real.pop();
+                            }
+                            Component::Normal(name) => real.push(name),
+                            _ => {}
+                        }
+                    }
+                    return Ok(real);
+                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound && keep > 1 => {
+                    keep -= 1;
+                    missing.push(components[keep]);
+                    existing = components[..keep].iter().collect();
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        fn hc(json: &str) -> HostConfig {
+            serde_json::from_str(json).unwrap()
+        }
+
+        #[test]
+        fn a_symlink_to_root_resolves_to_root() {
+            let dir = tempfile::tempdir().unwrap();
+            let link = dir.path().join("x");
+            std::os::unix::fs::symlink("/", &link).unwrap();
+            let mounts = container_mounts(
+                &hc(&format!(r#"{{"Binds":["{}:/h"]}}"#, link.display())),
+                [],
+            );
+            assert_eq!(mounts[0].kind, MountKind::Bind);
+            assert_eq!(mounts[0].resolved.as_deref(), Some("/"));
+            assert_eq!(
+                mounts[0].normalized.as_deref(),
+                Some(link.to_str().unwrap())
+            );
+        }
+
+        #[test]
+        fn every_bind_form_is_parsed() {
+            let mounts = container_mounts(
+                &hc(
+                    r#"{"Binds":["/data","/cache:ro","named:/v","/etc:/host-etc:ro,rslave","/a/../etc//:/e"]}"#,
+                ),
+                [],
+            );
+            let summary: Vec<_> = mounts
+                .iter()
+                .map(|m| (m.kind, m.source.as_str(), m.target.as_str(), m.read_only))
+                .collect();
+            assert_eq!(
+                summary,
+                vec![
+                    (MountKind::Volume, "", "/data", false),
+                    (MountKind::Volume, "", "/cache", true),
+                    (MountKind::Volume, "named", "/v", false),
+                    (MountKind::Bind, "/etc", "/host-etc", true),
+                    (MountKind::Bind, "/a/../etc//", "/e", false),
+                ]
+            );
+            assert_eq!(mounts[4].normalized.as_deref(), Some("/etc"));
+        }
+
+        #[test]
+        fn mounts_devices_volumes_from_and_tmpfs_join_the_list() {
+            let mounts = container_mounts(
+                &hc(
+                    r#"{"Mounts":[{"Type":"bind","Source":"/var/run","Target":"/r"},{"Type":"volume","Source":"v","Target":"/v"},{"Type":"weird","Source":"s","Target":"/w"}],
+                       "VolumesFrom":["other:ro"],"Devices":[{"PathOnHost":"/dev/null","PathInContainer":"/dev/x","CgroupPermissions":"r"}],
+                       "Tmpfs":{"/run":"size=1m"}}"#,
+                ),
+                [&"/anon".to_owned()],
+            );
+            let kinds: Vec<_> = mounts.iter().map(|m| m.kind).collect();
+            assert_eq!(
+                kinds,
+                vec![
+                    MountKind::Bind,
+                    MountKind::Volume,
+                    MountKind::Unknown,
+                    MountKind::VolumesFrom,
+                    MountKind::Device,
+                    MountKind::Tmpfs,
+                    MountKind::Volume
+                ]
+            );
+            assert!(mounts[3].read_only && mounts[4].read_only);
+            assert_eq!(mounts[4].resolved.as_deref(), Some("/dev/null"));
+        }
+
+        #[test]
+        fn a_missing_path_resolves_through_its_existing_ancestor() {
+            let dir = tempfile::tempdir().unwrap();
+            std::os::unix::fs::symlink("/etc", dir.path().join("e")).unwrap();
+            let missing = dir.path().join("e/not/yet/../there");
+            assert_eq!(
+                resolve_host_path(&missing).unwrap(),
+                Path::new("/etc/not/there")
+            );
+        }
+
+        #[test]
+        fn resolution_failures_are_reported() {
+            let mounts = container_mounts(
+                &hc(r#"{"Mounts":[{"Type":"bind","Source":"relative/p","Target":"/x"}]}"#),
+                [],
+            );
+            assert!(mounts[0].resolved.is_none());
+            assert!(
+                mounts[0]
+                    .resolve_error
+                    .as_deref()
+                    .unwrap()
+                    .contains("not absolute")
+            );
+        }
+    }
+}
