@@ -6,5 +6,6 @@ mod util;
 
 mod cli;
 mod docker;
+mod examples;
 mod hostile;
 mod protocol;

@@ -115,22 +115,22 @@ impl Plugin {
     }
 
     /// Starts the plugin named `name` on `socket`, config written into `dir`.
-    pub fn start_with(
-        dir: tempfile::TempDir,
-        socket: PathBuf,
-        name: &str,
-        modules: &str,
-    ) -> Result<Plugin, String> {
+    pub fn start_with(dir: tempfile::TempDir, socket: PathBuf, name: &str, modules: &str) -> Result<Plugin, String> {
         let config = dir.path().join("plugin.toml");
-        let text = format!(
-            "[plugin]\nname = \"{name}\"\nsocket = \"{}\"\n\n{modules}",
-            socket.display()
-        );
+        let text = format!("[plugin]\nname = \"{name}\"\nsocket = \"{}\"\n\n{modules}", socket.display());
         std::fs::write(&config, text).expect("write plugin.toml");
+        Plugin::serve(&config, socket, dir)
+    }
+
+    /// Serves an existing `config` on `socket` (overriding its `[plugin] socket`);
+    /// the log goes into `dir`.
+    pub fn serve(config: &Path, socket: PathBuf, dir: tempfile::TempDir) -> Result<Plugin, String> {
         let log = std::fs::File::create(dir.path().join("plugin.log")).expect("log file");
         let child = portcullis()
             .args(["serve", "--config"])
-            .arg(&config)
+            .arg(config)
+            .arg("--socket")
+            .arg(&socket)
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -146,11 +146,7 @@ impl Plugin {
             if let Ok(Some(_)) = plugin.child.try_wait() {
                 return Err(plugin.log());
             }
-            assert!(
-                Instant::now() < deadline,
-                "portcullis did not listen within 30 s:\n{}",
-                plugin.log()
-            );
+            assert!(Instant::now() < deadline, "portcullis did not listen within 30 s:\n{}", plugin.log());
             std::thread::sleep(Duration::from_millis(10));
         }
     }

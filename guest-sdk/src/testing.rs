@@ -50,6 +50,13 @@ pub fn fixtures_dir() -> PathBuf {
         })
 }
 
+/// A test certificate from the repository's `tests/fixtures/certs/` (PEM text),
+/// e.g. `certificate("carol")`: CN=carol, O=acme, OU=ops, OU=audit.
+pub fn certificate(name: &str) -> String {
+    let path = fixtures_dir().join("../certs").join(format!("{name}.pem"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
 /// The request phase of a captured fixture (`"run_priv__02_POST_containers-create.json"`
 /// or a path). Panics with a clear message if it cannot be read: it is a test helper.
 pub fn fixture(name: &str) -> Request {
@@ -168,6 +175,17 @@ impl RequestBuilder {
         self
     }
 
+    /// A TLS client certificate (PEM text), as Docker forwards it; `user` is
+    /// set to its CN the way Docker does. See `tests/fixtures/certs/`.
+    pub fn certificate_pem(mut self, pem: &str) -> Self {
+        self.wire.request_peer_certificates = Some(vec![BASE64.encode(pem)]);
+        self.wire.user_authn_method = Some("TLS".to_owned());
+        if let Ok(cert) = portcullis_envelope::identity::peer_certificate(&BASE64.encode(pem)) {
+            self.wire.user = cert.common_name;
+        }
+        self
+    }
+
     /// A request header.
     pub fn header(mut self, name: &str, value: &str) -> Self {
         self.wire
@@ -217,5 +235,21 @@ impl RequestBuilder {
     /// The request as the policy function sees it.
     pub fn build(self) -> Request {
         request_from_wire(self.wire, self.phase, &self.config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_test_certificate_reaches_the_policy_decoded() {
+        let req = RequestBuilder::get("/v1.41/info").certificate_pem(&certificate("carol")).build();
+        assert_eq!(req.user(), Some("carol"));
+        let cert = req.peer_certificate().expect("decoded certificate");
+        assert_eq!(cert.organizational_units, ["ops", "audit"]);
+        assert_eq!(cert.emails, ["carol@acme.test"]);
+        assert_eq!(cert.uris, ["spiffe://acme.test/carol"]);
+        assert_eq!(cert.ip_addresses, ["10.0.0.7"]);
     }
 }
