@@ -245,14 +245,14 @@ impl Request {
     }
 
     /// Every mount of a call that creates containers (`container_create`,
-    /// a pre-1.24 `container_start` body, `service_create`/`service_update`),
-    /// host paths resolved by the host. An empty list for other calls and for
+    /// a pre-1.24 `container_start` body, `service_create`/`service_update`)
+    /// or a local bind volume (`volume_create`), host paths resolved by the host. An empty list for other calls and for
     /// a start without a body; an error when the body those calls need is
     /// missing or unreadable.
     pub fn mounts(&self) -> Result<&[MountInfo], BodyError> {
         let creates = matches!(
             self.action.as_str(),
-            "container_create" | "service_create" | "service_update"
+            "container_create" | "service_create" | "service_update" | "volume_create"
         );
         match (&self.mounts, self.body_state) {
             (Some(mounts), _) => Ok(mounts),

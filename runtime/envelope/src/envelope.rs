@@ -12,9 +12,9 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use crate::BodyState;
-use crate::docker::{ContainerCreate, HostConfig, ServiceCreate};
+use crate::docker::{ContainerCreate, HostConfig, ServiceCreate, VolumeCreate};
 use crate::identity::{PeerCertificate, peer_certificate};
-use crate::mounts::{MountInfo, container_mounts, service_mounts};
+use crate::mounts::{MountInfo, container_mounts, service_mounts, volume_mounts};
 use crate::redact::{Redacted, redact_body, redact_headers};
 use crate::routes;
 use crate::uri::{self, UriError};
@@ -79,8 +79,9 @@ pub struct Envelope {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub peer_certificate_error: Option<String>,
     /// For calls that create containers (`container_create`, a pre-1.24
-    /// `container_start` body, `service_create`/`service_update`): every
-    /// mount, host paths resolved. `None` for other calls and unreadable bodies.
+    /// `container_start` body, `service_create`/`service_update`) or local
+    /// bind volumes (`volume_create`): every mount, host paths resolved.
+    /// `None` for other calls and unreadable bodies.
     pub mounts: Option<Vec<MountInfo>>,
     /// The daemon's answer (`phase = "response"` only).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -260,6 +261,11 @@ fn mounts_of(action: &str, body: &RawValue) -> Option<Vec<MountInfo>> {
         "service_create" | "service_update" => {
             let service: ServiceCreate = serde_json::from_str(body.get()).ok()?;
             Some(service_mounts(&service.task_template.container_spec))
+        }
+        // A local volume with `o=bind` is a bind mount waiting to happen.
+        "volume_create" => {
+            let volume: VolumeCreate = serde_json::from_str(body.get()).ok()?;
+            Some(volume_mounts(&volume))
         }
         _ => None,
     }

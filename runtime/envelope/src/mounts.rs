@@ -70,7 +70,7 @@ impl MountInfo {
 }
 
 #[cfg(feature = "host")]
-pub use collect::{container_mounts, resolve_host_path, service_mounts};
+pub use collect::{container_mounts, resolve_host_path, service_mounts, volume_mounts};
 
 #[cfg(feature = "host")]
 mod collect {
@@ -78,7 +78,7 @@ mod collect {
     use std::path::{Component, Path, PathBuf};
 
     use super::{MountInfo, MountKind};
-    use crate::docker::{ContainerSpec, HostConfig, Mount};
+    use crate::docker::{ContainerSpec, HostConfig, Mount, VolumeCreate};
 
     /// The mounts of a container create (or a pre-1.24 start body): `Binds`,
     /// `Mounts`, `VolumesFrom`, `Devices`, `Tmpfs` and the config's anonymous `Volumes`.
@@ -130,6 +130,20 @@ mod collect {
             .iter()
             .map(|m| mount_entry(m, "ContainerSpec.Mounts"))
             .collect()
+    }
+
+    /// The host path a `local` volume with `o=bind` would mount (empty otherwise).
+    pub fn volume_mounts(volume: &VolumeCreate) -> Vec<MountInfo> {
+        match volume.bind_device() {
+            Some(device) => vec![host_path(
+                MountKind::Bind,
+                "DriverOpts.device",
+                device,
+                "",
+                false,
+            )],
+            None => Vec::new(),
+        }
     }
 
     /// A `Binds` entry, parsed as Docker's Linux parser does: `dst`,

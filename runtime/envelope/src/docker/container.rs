@@ -44,6 +44,8 @@ go_struct! {
         "VolumesFrom" => pub volumes_from: Vec<String>,
         /// Host devices made available.
         "Devices" => pub devices: Vec<DeviceMapping>,
+        /// `--device-cgroup-rule` entries (`c 8:* rwm` grants every SCSI disk).
+        "DeviceCgroupRules" => pub device_cgroup_rules: Vec<String>,
         /// Capabilities added.
         "CapAdd" => pub cap_add: StrSlice,
         /// Capabilities dropped.

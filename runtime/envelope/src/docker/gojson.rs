@@ -3,7 +3,11 @@
 //! Docker decodes bodies with Go's `encoding/json`: object keys match struct
 //! fields case-insensitively (`{"hostconfig":{"privileged":true}}` starts a
 //! privileged container), `null` leaves a field at its zero value, unknown
-//! keys are ignored and a repeated key's last value wins. A policy that
+//! keys are ignored, and a repeated key decodes *into* what the first one
+//! left (objects merge, maps merge per key, arrays decode element-wise into
+//! the existing elements), so `{"HostConfig":{"Privileged":true},
+//! "HostConfig":{}}` is privileged. JSON `null` resets slices, maps and
+//! pointers and leaves structs and scalars alone. A policy that
 //! decoded bodies any other way could be bypassed by a client that spells a
 //! field differently, so every typed view in this crate is declared with
 //! [`go_struct!`](crate::go_struct), which reproduces those rules.
@@ -12,7 +16,11 @@ use std::borrow::Cow;
 use std::fmt;
 use std::ops::Deref;
 
-use serde::de::{self, Deserialize, Deserializer, SeqAccess, Visitor};
+use std::collections::BTreeMap;
+
+use serde::de::{
+    self, Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
 
 /// An object key as read from the body, borrowed when it has no escapes.
 #[doc(hidden)]
@@ -29,6 +37,10 @@ impl Key<'_> {
 /// Go folds ASCII letters to lower case, and the Kelvin sign (U+212A) and
 /// long s (U+017F) to `k` and `s`.
 pub fn go_fold_eq(key: &str, field: &str) -> bool {
+    if key.is_ascii() {
+        // The common case: only ASCII can fold to ASCII without the two specials.
+        return key.eq_ignore_ascii_case(field);
+    }
     let mut key = key.chars();
     for expected in field.bytes() {
         let Some(c) = key.next() else { return false };
@@ -65,7 +77,7 @@ impl<'de> Deserialize<'de> for Key<'de> {
 
 /// Declares a struct that decodes like its Go counterpart in the Docker
 /// daemon (see the [module docs](crate::docker::gojson)): each field names
-/// the Go field it reads; missing and `null` fields keep their `Default`.
+/// the Go field it reads; fields that are absent keep their `Default`.
 #[macro_export]
 macro_rules! go_struct {
     (
@@ -80,34 +92,170 @@ macro_rules! go_struct {
             $( $(#[$field_meta])* pub $field: $ty, )*
         }
 
-        impl<'de> ::serde::Deserialize<'de> for $name {
-            fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                struct GoVisitor;
-                impl<'de> ::serde::de::Visitor<'de> for GoVisitor {
-                    type Value = $name;
+        impl $crate::docker::gojson::GoDecode for $name {
+            const NULL_RESETS: bool = false;
+
+            fn decode_into<'de, D: ::serde::Deserializer<'de>>(place: &mut Self, deserializer: D) -> Result<(), D::Error> {
+                struct GoVisitor<'a>(&'a mut $name);
+                impl<'de> ::serde::de::Visitor<'de> for GoVisitor<'_> {
+                    type Value = ();
                     fn expecting(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
                         f.write_str(concat!("a JSON object (", stringify!($name), ")"))
                     }
-                    fn visit_map<A: ::serde::de::MapAccess<'de>>(self, mut map: A) -> Result<$name, A::Error> {
-                        let mut out = $name::default();
+                    fn visit_map<A: ::serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
                         while let Some(key) = map.next_key::<$crate::docker::gojson::Key<'de>>()? {
                             $(
                                 if key.matches($go) {
-                                    if let Some(value) = map.next_value::<Option<$ty>>()? {
-                                        out.$field = value;
-                                    }
+                                    map.next_value_seed($crate::docker::gojson::GoSeed(&mut self.0.$field))?;
                                     continue;
                                 }
                             )*
                             map.next_value::<::serde::de::IgnoredAny>()?;
                         }
-                        Ok(out)
+                        Ok(())
                     }
                 }
-                deserializer.deserialize_map(GoVisitor)
+                deserializer.deserialize_map(GoVisitor(place))
+            }
+        }
+
+        impl<'de> ::serde::Deserialize<'de> for $name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let mut out = Self::default();
+                <Self as $crate::docker::gojson::GoDecode>::decode_into(&mut out, deserializer)?;
+                Ok(out)
             }
         }
     };
+}
+
+/// A value that decodes into an existing value the way Go's
+/// `encoding/json` does (see the [module docs](self)).
+pub trait GoDecode: Default {
+    /// Whether JSON `null` resets the value (Go: slices, maps, pointers) or
+    /// leaves it unchanged (Go: structs and scalars).
+    const NULL_RESETS: bool;
+
+    /// Decodes a non-null JSON value into `place`.
+    fn decode_into<'de, D: Deserializer<'de>>(
+        place: &mut Self,
+        deserializer: D,
+    ) -> Result<(), D::Error>;
+}
+
+/// Decodes one JSON value, `null` included, into an existing `T`.
+pub struct GoSeed<'a, T>(pub &'a mut T);
+
+impl<'de, T: GoDecode> DeserializeSeed<'de> for GoSeed<'_, T> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        struct Nullable<'a, T>(&'a mut T);
+        impl<'de, T: GoDecode> Visitor<'de> for Nullable<'_, T> {
+            type Value = ();
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_none<E: de::Error>(self) -> Result<(), E> {
+                if T::NULL_RESETS {
+                    *self.0 = T::default();
+                }
+                Ok(())
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+                self.visit_none()
+            }
+            fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+                T::decode_into(self.0, deserializer)
+            }
+        }
+        deserializer.deserialize_option(Nullable(self.0))
+    }
+}
+
+/// Types Go replaces wholesale.
+macro_rules! go_replaced {
+    ($($ty:ty => $null_resets:expr),* $(,)?) => {$(
+        impl GoDecode for $ty {
+            const NULL_RESETS: bool = $null_resets;
+            fn decode_into<'de, D: Deserializer<'de>>(place: &mut Self, deserializer: D) -> Result<(), D::Error> {
+                *place = <$ty>::deserialize(deserializer)?;
+                Ok(())
+            }
+        }
+    )*};
+}
+
+go_replaced!(bool => false, String => false, i64 => false, u16 => false, u32 => false, u64 => false, IgnoredAny => false, StrSlice => true);
+
+impl<T: for<'a> Deserialize<'a>> GoDecode for Option<T> {
+    const NULL_RESETS: bool = true;
+    fn decode_into<'de, D: Deserializer<'de>>(
+        place: &mut Self,
+        deserializer: D,
+    ) -> Result<(), D::Error> {
+        *place = Some(T::deserialize(deserializer)?);
+        Ok(())
+    }
+}
+
+/// Go decodes an array into the existing slice element by element, then
+/// truncates it to the array's length.
+impl<T: GoDecode> GoDecode for Vec<T> {
+    const NULL_RESETS: bool = true;
+    fn decode_into<'de, D: Deserializer<'de>>(
+        place: &mut Self,
+        deserializer: D,
+    ) -> Result<(), D::Error> {
+        struct Elements<'a, T>(&'a mut Vec<T>);
+        impl<'de, T: GoDecode> Visitor<'de> for Elements<'_, T> {
+            type Value = ();
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON array")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+                let mut len = 0;
+                loop {
+                    if len == self.0.len() {
+                        self.0.push(T::default());
+                    }
+                    match seq.next_element_seed(GoSeed(&mut self.0[len]))? {
+                        Some(()) => len += 1,
+                        None => break,
+                    }
+                }
+                self.0.truncate(len);
+                Ok(())
+            }
+        }
+        deserializer.deserialize_seq(Elements(place))
+    }
+}
+
+/// Go decodes an object into the existing map; each value starts from zero.
+impl<V: GoDecode> GoDecode for BTreeMap<String, V> {
+    const NULL_RESETS: bool = true;
+    fn decode_into<'de, D: Deserializer<'de>>(
+        place: &mut Self,
+        deserializer: D,
+    ) -> Result<(), D::Error> {
+        struct Entries<'a, V>(&'a mut BTreeMap<String, V>);
+        impl<'de, V: GoDecode> Visitor<'de> for Entries<'_, V> {
+            type Value = ();
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+                while let Some(key) = map.next_key::<String>()? {
+                    let mut value = V::default();
+                    map.next_value_seed(GoSeed(&mut value))?;
+                    self.0.insert(key, value);
+                }
+                Ok(())
+            }
+        }
+        deserializer.deserialize_map(Entries(place))
+    }
 }
 
 /// Docker's `strslice.StrSlice`: a list of strings that the daemon also
@@ -179,6 +327,53 @@ mod tests {
     fn null_keeps_the_default_and_unknown_keys_are_skipped() {
         let sample = decode(r#"{"Mask":null,"Other":{"deep":[1,2]},"Privileged":false}"#).unwrap();
         assert_eq!(sample, Sample::default());
+    }
+
+    crate::go_struct! {
+        /// Test double of a nesting Docker type.
+        pub struct Outer {
+            "Inner" => pub inner: Sample,
+            "Items" => pub items: Vec<Sample>,
+            "Map" => pub map: BTreeMap<String, String>,
+        }
+    }
+
+    #[test]
+    fn repeated_objects_merge_like_go() {
+        let outer: Outer =
+            serde_json::from_str(r#"{"Inner":{"Privileged":true},"inner":{"Mask":null}}"#).unwrap();
+        assert!(
+            outer.inner.privileged,
+            "the second object must not erase the first"
+        );
+        let outer: Outer =
+            serde_json::from_str(r#"{"Map":{"a":"1"},"Map":{"b":"2"},"Map":{"c":null}}"#).unwrap();
+        assert_eq!(outer.map.len(), 3);
+        assert_eq!(outer.map["c"], "");
+    }
+
+    #[test]
+    fn repeated_arrays_decode_into_existing_elements_like_go() {
+        let outer: Outer = serde_json::from_str(
+            r#"{"Items":[{"Privileged":true},{"Mask":["x"]}],"Items":[{"Mask":["y"]}]}"#,
+        )
+        .unwrap();
+        assert_eq!(outer.items.len(), 1);
+        assert!(
+            outer.items[0].privileged,
+            "element 0 keeps what the first array set"
+        );
+        assert_eq!(outer.items[0].mask, vec!["y".to_owned()]);
+    }
+
+    #[test]
+    fn null_resets_slices_and_maps_but_not_structs() {
+        let outer: Outer = serde_json::from_str(
+            r#"{"Items":[{}],"Items":null,"Inner":{"Privileged":true},"Inner":null}"#,
+        )
+        .unwrap();
+        assert!(outer.items.is_empty());
+        assert!(outer.inner.privileged);
     }
 
     #[test]
