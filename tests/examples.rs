@@ -49,7 +49,8 @@ impl Check {
     fn authz_body(&self) -> Value {
         let mut wire = match &self.fixture {
             Some(name) => {
-                let capture: Value = serde_json::from_slice(&std::fs::read(fixture_path(name)).unwrap()).unwrap();
+                let capture: Value =
+                    serde_json::from_slice(&std::fs::read(fixture_path(name)).unwrap()).unwrap();
                 capture[if self.is_response() { "res" } else { "req" }]["body"].clone()
             }
             None => json!({"RequestHeaders": {}}),
@@ -65,13 +66,19 @@ impl Check {
             wire["UserAuthNMethod"] = json!("TLS");
         }
         if let Some(name) = &self.certificate {
-            let pem = std::fs::read(repo_root().join("tests/fixtures/certs").join(format!("{name}.pem"))).unwrap();
+            let pem = std::fs::read(
+                repo_root()
+                    .join("tests/fixtures/certs")
+                    .join(format!("{name}.pem")),
+            )
+            .unwrap();
             wire["RequestPeerCertificates"] = json!([BASE64.encode(pem)]);
             wire["UserAuthNMethod"] = json!("TLS");
         }
         if let Some(headers) = &self.headers {
             for (key, value) in headers {
-                wire["RequestHeaders"][key] = json!(value.as_str().expect("header values are strings"));
+                wire["RequestHeaders"][key] =
+                    json!(value.as_str().expect("header values are strings"));
             }
         }
         if let Some(body) = &self.body {
@@ -94,7 +101,8 @@ fn example_dirs() -> Vec<PathBuf> {
 }
 
 async fn run_example(dir: &Path) -> Vec<String> {
-    let text = std::fs::read_to_string(dir.join("checks.toml")).expect("every example has checks.toml");
+    let text =
+        std::fs::read_to_string(dir.join("checks.toml")).expect("every example has checks.toml");
     let checks: Checks = toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
     let tmp = tempfile::tempdir().unwrap();
     let socket = tmp.path().join("plugin.sock");
@@ -103,11 +111,20 @@ async fn run_example(dir: &Path) -> Vec<String> {
     let mut client = plugin.connect().await;
     let mut failures = Vec::new();
     for check in &checks.check {
-        let endpoint = if check.is_response() { "/AuthZPlugin.AuthZRes" } else { "/AuthZPlugin.AuthZReq" };
-        let answer = client.post(endpoint, serde_json::to_vec(&check.authz_body()).unwrap()).await;
+        let endpoint = if check.is_response() {
+            "/AuthZPlugin.AuthZRes"
+        } else {
+            "/AuthZPlugin.AuthZReq"
+        };
+        let answer = client
+            .post(endpoint, serde_json::to_vec(&check.authz_body()).unwrap())
+            .await;
         let ok = answer.status == 200
             && answer.json["Allow"] == json!(check.allow)
-            && check.message.as_deref().is_none_or(|m| answer.msg().contains(m));
+            && check
+                .message
+                .as_deref()
+                .is_none_or(|m| answer.msg().contains(m));
         if !ok {
             failures.push(format!(
                 "{}: {}: expected allow={} {:?}, got {} {}",
@@ -133,5 +150,10 @@ async fn every_example_chain_passes_its_checks() {
     for dir in &dirs {
         failures.extend(run_example(dir).await);
     }
-    assert!(failures.is_empty(), "{} example checks failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} example checks failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

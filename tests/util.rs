@@ -115,9 +115,17 @@ impl Plugin {
     }
 
     /// Starts the plugin named `name` on `socket`, config written into `dir`.
-    pub fn start_with(dir: tempfile::TempDir, socket: PathBuf, name: &str, modules: &str) -> Result<Plugin, String> {
+    pub fn start_with(
+        dir: tempfile::TempDir,
+        socket: PathBuf,
+        name: &str,
+        modules: &str,
+    ) -> Result<Plugin, String> {
         let config = dir.path().join("plugin.toml");
-        let text = format!("[plugin]\nname = \"{name}\"\nsocket = \"{}\"\n\n{modules}", socket.display());
+        let text = format!(
+            "[plugin]\nname = \"{name}\"\nsocket = \"{}\"\n\n{modules}",
+            socket.display()
+        );
         std::fs::write(&config, text).expect("write plugin.toml");
         Plugin::serve(&config, socket, dir)
     }
@@ -146,7 +154,11 @@ impl Plugin {
             if let Ok(Some(_)) = plugin.child.try_wait() {
                 return Err(plugin.log());
             }
-            assert!(Instant::now() < deadline, "portcullis did not listen within 30 s:\n{}", plugin.log());
+            assert!(
+                Instant::now() < deadline,
+                "portcullis did not listen within 30 s:\n{}",
+                plugin.log()
+            );
             std::thread::sleep(Duration::from_millis(10));
         }
     }

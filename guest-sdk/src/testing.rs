@@ -244,7 +244,9 @@ mod tests {
 
     #[test]
     fn a_test_certificate_reaches_the_policy_decoded() {
-        let req = RequestBuilder::get("/v1.41/info").certificate_pem(&certificate("carol")).build();
+        let req = RequestBuilder::get("/v1.41/info")
+            .certificate_pem(&certificate("carol"))
+            .build();
         assert_eq!(req.user(), Some("carol"));
         let cert = req.peer_certificate().expect("decoded certificate");
         assert_eq!(cert.organizational_units, ["ops", "audit"]);
