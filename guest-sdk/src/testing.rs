@@ -84,20 +84,7 @@ fn load_fixture(name: &str, phase: Phase) -> Request {
 /// Reads an AuthZReq/AuthZRes body from either a plain AuthZReq JSON or a
 /// capture file (`{"req": {"body": …}, "res": {"body": …}}`).
 pub fn authz_request_from_capture(json: &[u8], phase: Phase) -> Result<AuthzRequest, String> {
-    let doc: serde_json::Value = serde_json::from_slice(json).map_err(|e| e.to_string())?;
-    let key = match phase {
-        Phase::Request => "req",
-        Phase::Response => "res",
-    };
-    let body = match doc.get(key) {
-        Some(capture) => capture
-            .get("body")
-            .cloned()
-            .ok_or(format!("no {key}.body in capture"))?,
-        None if doc.get("req").is_some() => return Err(format!("capture has no {key} phase")),
-        None => doc,
-    };
-    serde_json::from_value(body).map_err(|e| e.to_string())
+    AuthzRequest::from_json_or_capture(json, phase == Phase::Response)
 }
 
 /// The envelope bytes the host would hand a module with `config`.

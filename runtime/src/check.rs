@@ -11,20 +11,7 @@ use crate::chain::{Chain, ChainDecision, Verdict};
 /// Reads an AuthZReq/AuthZRes body from plain JSON, or from a capture file
 /// holding `{"req": {"body": …}, "res": {"body": …}}` (as in tests/fixtures).
 pub fn read_request(json: &[u8], phase: Phase) -> anyhow::Result<AuthzRequest> {
-    let doc: serde_json::Value = serde_json::from_slice(json)?;
-    let key = match phase {
-        Phase::Request => "req",
-        Phase::Response => "res",
-    };
-    let body = match doc.get(key) {
-        Some(capture) => capture
-            .get("body")
-            .cloned()
-            .ok_or_else(|| anyhow::anyhow!("capture has no {key}.body"))?,
-        None if doc.get("req").is_some() => anyhow::bail!("capture has no {key} phase"),
-        None => doc,
-    };
-    Ok(serde_json::from_value(body)?)
+    AuthzRequest::from_json_or_capture(json, phase == Phase::Response).map_err(anyhow::Error::msg)
 }
 
 /// The chain's decision on one request, with the envelope it saw and the total time.

@@ -83,6 +83,25 @@ pub struct AuthzRequest {
     pub response_headers: Option<BTreeMap<String, String>>,
 }
 
+impl AuthzRequest {
+    /// Reads an AuthZReq/AuthZRes body from plain JSON, or from a capture
+    /// file holding `{"req": {"body": …}, "res": {"body": …}}` (as in
+    /// tests/fixtures), taking the `res` phase when `response` is set.
+    pub fn from_json_or_capture(json: &[u8], response: bool) -> Result<AuthzRequest, String> {
+        let doc: serde_json::Value = serde_json::from_slice(json).map_err(|e| e.to_string())?;
+        let key = if response { "res" } else { "req" };
+        let body = match doc.get(key) {
+            Some(capture) => capture
+                .get("body")
+                .cloned()
+                .ok_or(format!("capture has no {key}.body"))?,
+            None if doc.get("req").is_some() => return Err(format!("capture has no {key} phase")),
+            None => doc,
+        };
+        serde_json::from_value(body).map_err(|e| e.to_string())
+    }
+}
+
 /// The plugin's answer to `AuthZReq`/`AuthZRes`.
 ///
 /// Sent with HTTP 200 and an explicit `Allow` for a decision; sent with a
