@@ -24,6 +24,9 @@ pub enum Phase {
     Response,
 }
 
+/// `GET` routes that change something despite the method.
+const WRITING_GETS: &[&str] = &["container_attach_websocket"];
+
 /// Why a typed view of a body is unavailable. Converting it into a
 /// [`Decision`](crate::Decision) (or returning it with `?`) denies the call:
 /// a policy never judges a body it could not read.
@@ -145,9 +148,11 @@ impl Request {
         &self.method
     }
 
-    /// Whether the method only reads (`GET` or `HEAD`).
+    /// Whether the call only reads: `GET` or `HEAD`, except the `GET` routes
+    /// that write (`container_attach_websocket` streams into a container's stdin).
     pub fn is_read_only(&self) -> bool {
         matches!(self.method.as_str(), "GET" | "HEAD")
+            && !WRITING_GETS.contains(&self.action.as_str())
     }
 
     /// The raw request-target Docker forwarded (encoding and query kept).

