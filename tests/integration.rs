@@ -2,6 +2,7 @@
 //! Unix socket, real wasm built from guests/ and tests/guests/, and a real
 //! dockerd (docker.rs).
 
+mod guest_build;
 mod util;
 
 mod cli;

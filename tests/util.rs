@@ -32,7 +32,7 @@ pub fn target_dir() -> PathBuf {
 pub fn guest_wasm(crate_name: &str) -> PathBuf {
     static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
     BUILT
-        .get_or_init(build_guests)
+        .get_or_init(|| crate::guest_build::build_guests(&repo_root(), &target_dir()).map(drop))
         .as_ref()
         .expect("building the guests for wasm32-wasip1");
     let path = target_dir()
@@ -40,27 +40,6 @@ pub fn guest_wasm(crate_name: &str) -> PathBuf {
         .join(format!("{crate_name}.wasm"));
     assert!(path.is_file(), "{} was not built", path.display());
     path
-}
-
-fn build_guests() -> Result<(), String> {
-    let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    command
-        .current_dir(repo_root())
-        .args(["build", "--release", "--target", "wasm32-wasip1"]);
-    for entry in std::fs::read_dir(repo_root().join("guests")).map_err(|e| e.to_string())? {
-        let name = entry.map_err(|e| e.to_string())?.file_name();
-        command.arg("-p").arg(name);
-    }
-    let output = command
-        .output()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
-    if !output.status.success() {
-        return Err(format!(
-            "cargo build --target wasm32-wasip1 failed (is the target installed? `rustup target add wasm32-wasip1`):\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        ));
-    }
-    Ok(())
 }
 
 /// A hostile or toy module kept as reviewable text in tests/guests/.

@@ -10,6 +10,17 @@ use portcullis_envelope::envelope::{ConfigPrefix, SerializedEnvelope};
 use crate::config::Config;
 use crate::sandbox::{GuestDecision, GuestFailure, LoadError, PolicyModule, Sandbox};
 
+/// What the server asks for every request: a decision on one serialized
+/// envelope. Implemented by [`Chain`], by the reloadable chain that `serve`
+/// runs, and (in the benchmarks) by the same policies compiled natively.
+///
+/// Implementations must fail closed: anything that goes wrong is a deny
+/// whose message names its cause; they never panic.
+pub trait Decide: Send + Sync + 'static {
+    /// Decides on one envelope.
+    fn decide(&self, envelope: &SerializedEnvelope) -> ChainDecision;
+}
+
 /// An ordered, compiled chain of policy modules.
 ///
 /// Invariant: non-empty; every module compiled, ABI-checked and its config
@@ -82,6 +93,10 @@ impl Chain {
 
     /// Runs the chain on one serialized envelope.
     pub fn decide(&self, envelope: &SerializedEnvelope) -> ChainDecision {
+        self.run(envelope)
+    }
+
+    fn run(&self, envelope: &SerializedEnvelope) -> ChainDecision {
         let mut reports = Vec::with_capacity(self.modules.len());
         for ChainModule {
             module,
@@ -137,5 +152,11 @@ impl Chain {
             msg: String::new(),
             reports,
         }
+    }
+}
+
+impl Decide for Chain {
+    fn decide(&self, envelope: &SerializedEnvelope) -> ChainDecision {
+        self.run(envelope)
     }
 }

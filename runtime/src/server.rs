@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use portcullis_envelope::{ActivateResponse, AuthzAnswer, AuthzRequest, Envelope, Phase};
 
-use crate::chain::{Chain, ChainDecision, Verdict};
+use crate::chain::{ChainDecision, Decide, Verdict};
 use crate::socket::BoundSocket;
 
 /// Largest AuthZ request accepted: Docker forwards bodies under 1 MiB
@@ -24,27 +24,27 @@ pub const MAX_REQUEST_BYTES: usize = 16 * 1024 * 1024;
 /// What every handler shares.
 #[derive(Clone)]
 pub struct AppState {
-    chain: Arc<Chain>,
+    decider: Arc<dyn Decide>,
 }
 
-/// The plugin's HTTP routes (usable without a socket, e.g. in tests).
-pub fn app(chain: Arc<Chain>) -> Router {
+/// The plugin's HTTP routes around `decider` (usable without a socket, e.g. in tests).
+pub fn app(decider: Arc<dyn Decide>) -> Router {
     Router::new()
         .route("/Plugin.Activate", post(activate))
         .route("/AuthZPlugin.AuthZReq", post(authz_request))
         .route("/AuthZPlugin.AuthZRes", post(authz_response))
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
-        .with_state(AppState { chain })
+        .with_state(AppState { decider })
 }
 
-/// Serves `chain` on `socket` until `shutdown` resolves, then removes the socket.
+/// Serves `decider` on `socket` until `shutdown` resolves, then removes the socket.
 pub async fn serve(
     socket: BoundSocket,
     listener: tokio::net::UnixListener,
-    chain: Arc<Chain>,
+    decider: Arc<dyn Decide>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let result = axum::serve(listener, app(chain))
+    let result = axum::serve(listener, app(decider))
         .with_graceful_shutdown(shutdown)
         .await;
     socket.remove();
@@ -83,10 +83,10 @@ async fn authorize(state: AppState, body: Bytes, phase: Phase) -> Response {
         Err(e) => return plugin_error(format!("portcullis: cannot decode the authz request: {e}")),
     };
     let serialized = envelope.to_json();
-    let chain = state.chain.clone();
+    let decider = state.decider.clone();
     // wasm calls are CPU-bound and WASI's blocking shims must not run on an
     // async worker: evaluate on the blocking pool.
-    let decision = match tokio::task::spawn_blocking(move || chain.decide(&serialized)).await {
+    let decision = match tokio::task::spawn_blocking(move || decider.decide(&serialized)).await {
         Ok(decision) => decision,
         Err(e) => return plugin_error(format!("portcullis: policy evaluation failed: {e}")),
     };

@@ -1,0 +1,103 @@
+//! The baseline: the same policies, from the same source, compiled natively
+//! into the host and called through the same envelope, so that what the
+//! sandbox costs is measured rather than guessed.
+
+use std::time::Instant;
+
+use portcullis::chain::{ChainDecision, Decide, ModuleReport, Verdict};
+use portcullis::config::Config;
+use portcullis::sandbox::{GuestDecision, GuestFailure};
+use portcullis_envelope::envelope::{ConfigPrefix, SerializedEnvelope};
+
+/// A policy's byte-level entry point (`<guest>::portcullis_entry::authorize`).
+pub type Entry = fn(&[u8]) -> Vec<u8>;
+
+/// The native entry point of a guest, by its wasm file stem (`hardening`, …).
+pub fn entry(stem: &str) -> Option<Entry> {
+    Some(match stem {
+        "hardening" => hardening::portcullis_entry::authorize,
+        "rbac" => rbac::portcullis_entry::authorize,
+        "no_privileged" => no_privileged::portcullis_entry::authorize,
+        "read_only" => read_only::portcullis_entry::authorize,
+        "api_allowlist" => api_allowlist::portcullis_entry::authorize,
+        "read_only_users" => read_only_users::portcullis_entry::authorize,
+        _ => return None,
+    })
+}
+
+struct NativeModule {
+    name: String,
+    entry: Entry,
+    config_prefix: ConfigPrefix,
+}
+
+/// A chain of natively compiled policies with the wasm chain's semantics:
+/// plugin.toml order, first deny wins, same messages.
+pub struct NativeChain {
+    modules: Vec<NativeModule>,
+}
+
+impl NativeChain {
+    /// The native counterpart of `config`'s chain; every module's wasm file
+    /// stem must name a guest of this repository.
+    pub fn build(config: &Config) -> anyhow::Result<NativeChain> {
+        let modules = config
+            .modules
+            .iter()
+            .map(|spec| {
+                let stem = spec
+                    .path
+                    .file_stem()
+                    .and_then(|s| s.to_str())
+                    .unwrap_or_default();
+                let entry = entry(stem).ok_or_else(|| {
+                    anyhow::anyhow!("module {:?}: no native build of {stem:?}", spec.name)
+                })?;
+                Ok(NativeModule {
+                    name: spec.name.clone(),
+                    entry,
+                    config_prefix: ConfigPrefix::new(&spec.config),
+                })
+            })
+            .collect::<anyhow::Result<_>>()?;
+        Ok(NativeChain { modules })
+    }
+}
+
+impl Decide for NativeChain {
+    fn decide(&self, envelope: &SerializedEnvelope) -> ChainDecision {
+        let mut reports = Vec::with_capacity(self.modules.len());
+        for module in &self.modules {
+            let started = Instant::now();
+            let answer = (module.entry)(&envelope.with_config(&module.config_prefix));
+            let verdict = match serde_json::from_slice::<GuestDecision>(&answer) {
+                Ok(GuestDecision { allow: true, .. }) => Verdict::Allow,
+                Ok(GuestDecision { allow: false, msg }) => Verdict::Deny(msg.unwrap_or_default()),
+                Err(e) => Verdict::Failed(GuestFailure::BadOutput(e.to_string())),
+            };
+            reports.push(ModuleReport {
+                module: module.name.clone(),
+                verdict: verdict.clone(),
+                fuel_used: 0,
+                elapsed: started.elapsed(),
+            });
+            let msg = match verdict {
+                Verdict::Allow => continue,
+                Verdict::Deny(msg) => format!("{}: {msg}", module.name),
+                Verdict::Failed(failure) => {
+                    format!("portcullis: module \"{}\" failed: {failure}", module.name)
+                }
+            };
+            return ChainDecision {
+                allow: false,
+                msg,
+                reports,
+            };
+        }
+        ChainDecision {
+            allow: true,
+            msg: String::new(),
+            reports,
+        }
+    }
+}
