@@ -224,3 +224,27 @@ async fn guest_stdout_reaches_the_log() {
         "{log}"
     );
 }
+
+#[tokio::test]
+async fn a_module_cannot_sleep_past_its_deadline() {
+    let plugin = Plugin::start(&module("sleeps", &wat("sleeps"), "timeout_ms = 50"));
+    let started = std::time::Instant::now();
+    let answer = plugin
+        .connect()
+        .await
+        .authz_req("ps__02_GET_containers-json.json")
+        .await;
+    assert!(!answer.allowed(), "a sleeping module allowed");
+    assert!(
+        answer
+            .msg()
+            .starts_with("portcullis: module \"sleeps\" failed: trap: "),
+        "{answer:?}"
+    );
+    assert!(answer.msg().contains("poll_oneoff"), "{answer:?}");
+    // The guest asked for 60 s; the answer must not have waited for it.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "the sleep was honoured"
+    );
+}

@@ -9,4 +9,6 @@ mod cli;
 mod docker;
 mod examples;
 mod hostile;
+mod instances;
 mod protocol;
+mod reload;

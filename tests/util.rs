@@ -159,6 +159,24 @@ impl Plugin {
         Client { sender }
     }
 
+    /// Sends SIGHUP (reload) and waits until the log holds `count` lines
+    /// containing `needle`; panics with the log after 30 s.
+    pub fn hangup_and_wait_for(&self, needle: &str, count: usize) {
+        Command::new("kill")
+            .args(["-HUP", &self.child.id().to_string()])
+            .status()
+            .expect("kill -HUP");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.log().matches(needle).count() < count {
+            assert!(
+                Instant::now() < deadline,
+                "no {count}× {needle:?} in the log within 30 s:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
     /// Sends SIGTERM, waits for the exit, and returns the status and the full log.
     pub fn terminate_keeping_log(mut self, log: &Path) -> (ExitStatus, String) {
         let pid = self.child.id().to_string();

@@ -4,6 +4,8 @@
 //! Rust and run natively in tests; only the pointer shuffling in
 //! [`wasm`] is specific to the sandbox.
 
+use std::sync::{Arc, Mutex};
+
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
@@ -21,18 +23,62 @@ pub fn parse_config<C: DeserializeOwned>(json: Option<&str>) -> Result<C, String
     serde_json::from_str(json).map_err(|e| format!("invalid module config: {e}"))
 }
 
+/// The last module config decoded, kept with the JSON it came from so that
+/// an instance the host reuses decodes its config once, not per call.
+pub struct ConfigCache<C> {
+    last: Mutex<Option<(Box<str>, Arc<C>)>>,
+}
+
+impl<C: DeserializeOwned> ConfigCache<C> {
+    /// An empty cache (usable in a `static`).
+    pub const fn new() -> Self {
+        ConfigCache {
+            last: Mutex::new(None),
+        }
+    }
+
+    /// The config decoded from `json`, from the cache when `json` is the
+    /// same text as last time.
+    pub fn get(&self, json: Option<&str>) -> Result<Arc<C>, String> {
+        let key = json.unwrap_or("");
+        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((cached_json, config)) = last.as_ref()
+            && **cached_json == *key
+        {
+            return Ok(config.clone());
+        }
+        let config = Arc::new(parse_config::<C>(json)?);
+        *last = Some((key.into(), config.clone()));
+        Ok(config)
+    }
+}
+
+impl<C: DeserializeOwned> Default for ConfigCache<C> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// Runs `policy` on one serialized envelope and returns the decision JSON.
 /// Anything unreadable denies.
-pub fn authorize<C, R>(envelope: &[u8], policy: impl FnOnce(&Request, &C) -> R) -> Vec<u8>
+pub fn authorize<C, R>(
+    envelope: &[u8],
+    cache: &ConfigCache<C>,
+    policy: impl FnOnce(&Request, &C) -> R,
+) -> Vec<u8>
 where
     C: DeserializeOwned,
     R: IntoDecision,
 {
-    decide(envelope, policy).to_json()
+    decide(envelope, cache, policy).to_json()
 }
 
 /// Like [`authorize`], returning the [`Decision`] itself.
-pub fn decide<C, R>(envelope: &[u8], policy: impl FnOnce(&Request, &C) -> R) -> Decision
+pub fn decide<C, R>(
+    envelope: &[u8],
+    cache: &ConfigCache<C>,
+    policy: impl FnOnce(&Request, &C) -> R,
+) -> Decision
 where
     C: DeserializeOwned,
     R: IntoDecision,
@@ -41,7 +87,7 @@ where
         Ok(request) => request,
         Err(err) => return Decision::deny(format!("cannot read the request envelope: {err}")),
     };
-    match parse_config::<C>(request.config_json()) {
+    match cache.get(request.config_json()) {
         Ok(config) => policy(&request, &config).into_decision(),
         Err(err) => Decision::deny(err),
     }
@@ -106,6 +152,12 @@ pub mod wasm {
 ///
 /// Also defines `portcullis_entry::{authorize, validate_config}`, the
 /// byte-level entry points, callable natively from tests.
+///
+/// The module declares itself reusable (`portcullis_reusable`): the host
+/// may run many calls in one instance, and the config is decoded once per
+/// instance. A policy must therefore keep no state between calls in
+/// statics; one that needs to opts out with `reuse_instances = false` in
+/// its `[[module]]` table.
 #[macro_export]
 macro_rules! export_policy {
     ($policy:path) => {
@@ -135,10 +187,15 @@ macro_rules! export_policy {
     (@entry) => {
         /// ABI v1 entry points of this policy, as plain functions.
         pub mod portcullis_entry {
+            /// The config decoded last, reused while it does not change.
+            static CONFIG: $crate::abi::ConfigCache<super::__PortcullisConfig> =
+                $crate::abi::ConfigCache::new();
+
             /// Decides on one serialized envelope; returns the decision JSON.
             pub fn authorize(envelope: &[u8]) -> ::std::vec::Vec<u8> {
                 $crate::abi::authorize::<super::__PortcullisConfig, _>(
                     envelope,
+                    &CONFIG,
                     super::__portcullis_policy,
                 )
             }
@@ -154,6 +211,12 @@ macro_rules! export_policy {
             #[allow(unsafe_code)]
             #[unsafe(no_mangle)]
             extern "C" fn portcullis_abi_v1() {}
+
+            /// Declares that an instance may serve many calls: an SDK
+            /// policy is a function of its request and config alone.
+            #[allow(unsafe_code)]
+            #[unsafe(no_mangle)]
+            extern "C" fn portcullis_reusable() {}
 
             #[allow(unsafe_code)]
             #[unsafe(no_mangle)]

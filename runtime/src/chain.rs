@@ -76,7 +76,7 @@ impl Chain {
             .modules
             .iter()
             .map(|spec| {
-                let module = sandbox.load(&spec.name, &spec.path, spec.limits, &spec.config)?;
+                let module = sandbox.load(spec)?;
                 Ok(ChainModule {
                     module,
                     config_prefix: ConfigPrefix::new(&spec.config),
@@ -89,6 +89,11 @@ impl Chain {
     /// Module names, in order.
     pub fn module_names(&self) -> impl Iterator<Item = &str> {
         self.modules.iter().map(|m| m.module.name())
+    }
+
+    /// The loaded modules, in order.
+    pub fn modules(&self) -> impl Iterator<Item = &PolicyModule> {
+        self.modules.iter().map(|m| &m.module)
     }
 
     /// Runs the chain on one serialized envelope.

@@ -18,6 +18,8 @@ pub const DEFAULT_MEMORY_MIB: u32 = 32;
 pub const DEFAULT_TIMEOUT_MS: u64 = 100;
 /// wasm32 cannot address more.
 const MAX_MEMORY_MIB: u64 = 4096;
+/// Most evaluation threads `[plugin] workers` may ask for.
+const MAX_WORKERS: u64 = 64;
 
 /// A validated `plugin.toml`.
 ///
@@ -33,6 +35,9 @@ pub struct Config {
     pub socket: PathBuf,
     /// The chain, in order.
     pub modules: Vec<ModuleSpec>,
+    /// `[plugin] workers`: threads evaluating the chain; `None` means one
+    /// per CPU.
+    pub workers: Option<usize>,
 }
 
 /// One `[[module]]` entry.
@@ -46,6 +51,10 @@ pub struct ModuleSpec {
     pub limits: Limits,
     /// Its `[module.config]` table, as JSON for the guest.
     pub config: serde_json::Value,
+    /// `reuse_instances`: `Some(false)` forces a fresh instance for every
+    /// call; `None` (the default) reuses instances only if the module
+    /// declares itself reusable (ABI export `portcullis_reusable`).
+    pub reuse_instances: Option<bool>,
     /// Line of its `[[module]]` header, for later errors about it.
     pub line: usize,
 }
@@ -87,6 +96,7 @@ struct RawConfig {
 struct RawPlugin {
     name: Option<Spanned<String>>,
     socket: Option<PathBuf>,
+    workers: Option<Spanned<u64>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -105,6 +115,7 @@ struct RawModule {
     fuel: Option<Spanned<u64>>,
     memory_mib: Option<Spanned<u64>>,
     timeout_ms: Option<Spanned<u64>>,
+    reuse_instances: Option<bool>,
     config: Option<Spanned<toml::Table>>,
 }
 
@@ -136,7 +147,12 @@ impl Config {
         let plugin = raw.plugin.unwrap_or(RawPlugin {
             name: None,
             socket: None,
+            workers: None,
         });
+        let workers = match &plugin.workers {
+            Some(_) => Some(positive(&plugin.workers, 1, "workers", MAX_WORKERS, &at)? as usize),
+            None => None,
+        };
         let plugin_name = match plugin.name {
             Some(name) => {
                 check_name(name.get_ref())
@@ -222,6 +238,7 @@ impl Config {
                 path: file,
                 limits,
                 config,
+                reuse_instances: module.reuse_instances,
                 line: line_of(text, entry_span.start),
             });
         }
@@ -237,6 +254,7 @@ impl Config {
             plugin_name,
             socket,
             modules,
+            workers,
         })
     }
 }

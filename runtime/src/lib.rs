@@ -10,8 +10,10 @@
 pub mod chain;
 pub mod check;
 pub mod config;
+pub mod reload;
 pub mod sandbox;
 pub mod server;
 pub mod socket;
+pub mod workers;
 
 pub use portcullis_envelope as envelope;

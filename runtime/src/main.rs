@@ -9,8 +9,10 @@ use clap::{Parser, Subcommand};
 use portcullis::chain::Chain;
 use portcullis::config::Config;
 use portcullis::envelope::Phase;
+use portcullis::reload::LiveChain;
 use portcullis::sandbox::Sandbox;
 use portcullis::socket::BoundSocket;
+use portcullis::workers::Workers;
 
 /// Docker authorization plugin running a chain of sandboxed WebAssembly policies.
 #[derive(Parser)]
@@ -25,7 +27,9 @@ enum Command {
     /// Serve the chain on the plugin socket until SIGTERM or SIGINT.
     ///
     /// Start it before dockerd, then run dockerd with
-    /// --authorization-plugin=NAME (NAME from [plugin] name).
+    /// --authorization-plugin=NAME (NAME from [plugin] name). On SIGHUP it
+    /// re-reads the config and swaps in the new chain without dropping a
+    /// request; a config that does not load leaves the old chain serving.
     Serve {
         /// The plugin configuration.
         #[arg(long, short, default_value = "plugin.toml")]
@@ -83,11 +87,14 @@ fn load_chain(config_path: &std::path::Path) -> anyhow::Result<(Config, Chain)> 
 }
 
 fn serve(config_path: PathBuf, socket: Option<PathBuf>) -> anyhow::Result<()> {
-    let (config, chain) = load_chain(&config_path)?;
+    let sandbox = Sandbox::new().context("cannot create the wasm engine")?;
+    let (live, config) = LiveChain::start(sandbox, &config_path)?;
+    let live = Arc::new(live);
     let socket_path = socket.unwrap_or_else(|| config.socket.clone());
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         let (bound, listener) = BoundSocket::bind(&socket_path)?;
+        let chain = live.current();
         let modules: Vec<&str> = chain.module_names().collect();
         // dockerd finds a plugin socket in /run/docker/plugins by its file stem.
         let docker_name = socket_path
@@ -100,7 +107,11 @@ fn serve(config_path: PathBuf, socket: Option<PathBuf>) -> anyhow::Result<()> {
             "serving; start dockerd with --authorization-plugin={}",
             docker_name.as_deref().unwrap_or(&config.plugin_name)
         );
-        portcullis::server::serve(bound, listener, Arc::new(chain), shutdown_signal()).await?;
+        tokio::spawn(reload_on_sighup(live.clone()));
+        let workers = Arc::new(Workers::start(
+            config.workers.unwrap_or_else(Workers::default_count),
+        )?);
+        portcullis::server::serve(bound, listener, live, workers, shutdown_signal()).await?;
         tracing::info!("stopped; socket removed");
         Ok(())
     })
@@ -124,6 +135,22 @@ fn check(config_path: PathBuf, request_path: PathBuf, response: bool) -> anyhow:
     } else {
         ExitCode::from(1)
     })
+}
+
+/// Reloads the chain on every SIGHUP, one reload at a time, off the async threads.
+async fn reload_on_sighup(live: Arc<LiveChain>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut hangup) = signal(SignalKind::hangup()) else {
+        tracing::error!("cannot install the SIGHUP handler; reload by restarting");
+        return;
+    };
+    while hangup.recv().await.is_some() {
+        tracing::info!(target: "portcullis::reload", "SIGHUP: reloading the chain");
+        let live = live.clone();
+        if let Err(err) = tokio::task::spawn_blocking(move || live.reload_and_log()).await {
+            tracing::error!(target: "portcullis::reload", "reload failed: {err}");
+        }
+    }
 }
 
 /// Resolves on SIGTERM or SIGINT.

@@ -7,20 +7,24 @@
 //! trap or exhausted fuel can never leave a half-updated instance behind,
 //! and a module's memory is returned as soon as it has answered.
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 use wasmtime::{
-    Caller, Config as EngineConfig, Engine, ExternType, FuncType, InstancePre, Linker, Module,
-    ResourceLimiter, Store, Trap, ValType,
+    Caller, Config as EngineConfig, Engine, ExternType, FuncType, InstanceAllocationStrategy,
+    InstancePre, Linker, Memory, Module, PoolingAllocationConfig, ResourceLimiter, Store, Trap,
+    TypedFunc, ValType,
 };
 use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 
-use crate::config::Limits;
+use crate::config::{Limits, ModuleSpec};
+
+mod warm;
 
 /// Resolution of the wall-clock deadline.
 pub const EPOCH_TICK: Duration = Duration::from_millis(1);
@@ -104,6 +108,9 @@ pub struct GuestCall {
 pub struct Sandbox {
     engine: Engine,
     linker: Arc<Linker<GuestState>>,
+    /// Compiled modules by their exact file contents, so that a reload
+    /// compiles only the modules that changed.
+    compiled: Mutex<HashMap<Arc<[u8]>, Module>>,
 }
 
 impl Sandbox {
@@ -114,11 +121,25 @@ impl Sandbox {
         config.epoch_interruption(true);
         // Guests are short policies: a small stack makes runaway recursion trap fast.
         config.max_wasm_stack(512 * 1024);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling_config()));
         let engine = Engine::new(&config)?;
 
         let mut linker: Linker<GuestState> = Linker::new(&engine);
         wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |state| &mut state.wasi)?;
         linker.func_wrap("portcullis", "log", host_log)?;
+        // The epoch deadline interrupts wasm code only: a module blocked in
+        // a host call would outlive it. The one WASI call that blocks is
+        // poll_oneoff (sleeping, waiting on clocks); a policy has no use
+        // for it, so it traps.
+        linker.allow_shadowing(true);
+        linker.func_wrap(
+            "wasi_snapshot_preview1",
+            "poll_oneoff",
+            |_: Caller<'_, GuestState>, _: i32, _: i32, _: i32, _: i32| -> wasmtime::Result<i32> {
+                wasmtime::bail!("poll_oneoff: a policy may not sleep or wait")
+            },
+        )?;
+        linker.allow_shadowing(false);
 
         let weak = engine.weak();
         std::thread::Builder::new()
@@ -135,24 +156,45 @@ impl Sandbox {
         Ok(Sandbox {
             engine,
             linker: Arc::new(linker),
+            compiled: Mutex::new(HashMap::new()),
         })
     }
 
-    /// Compiles `path` (`.wasm`, or `.wat` text), checks it against ABI v1,
-    /// and, if it exports `portcullis_validate_config`, has it check `config`.
-    pub fn load(
-        &self,
-        name: &str,
-        path: &Path,
-        limits: Limits,
-        config: &serde_json::Value,
-    ) -> Result<PolicyModule, LoadError> {
+    /// Compiles `source`, or reuses the module compiled earlier from the
+    /// same bytes. Returns the module and whether it was reused.
+    fn compile(&self, source: &Arc<[u8]>) -> wasmtime::Result<(Module, bool)> {
+        let mut compiled = self.compiled.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(module) = compiled.get(source) {
+            return Ok((module.clone(), true));
+        }
+        let module = Module::new(&self.engine, source)?;
+        compiled.insert(source.clone(), module.clone());
+        Ok((module, false))
+    }
+
+    /// Drops compiled modules whose bytes no module of `keep` was loaded
+    /// from (called once a new chain is serving).
+    pub fn forget_modules_except<'a>(&self, keep: impl IntoIterator<Item = &'a PolicyModule>) {
+        let keep: Vec<&[u8]> = keep.into_iter().map(|m| &*m.source).collect();
+        let mut compiled = self.compiled.lock().unwrap_or_else(|p| p.into_inner());
+        compiled.retain(|bytes, _| keep.contains(&&**bytes));
+    }
+
+    /// Compiles the module of `spec` (`.wasm`, or `.wat` text), checks it
+    /// against ABI v1, and, if it exports `portcullis_validate_config`, has
+    /// it check its config.
+    pub fn load(&self, spec: &ModuleSpec) -> Result<PolicyModule, LoadError> {
+        let (name, path, limits, config) = (&spec.name, &spec.path, spec.limits, &spec.config);
         let fail = |reason: String| LoadError {
             module: name.to_owned(),
             path: path.to_owned(),
             reason,
         };
-        let module = Module::from_file(&self.engine, path)
+        let source: Arc<[u8]> = std::fs::read(path)
+            .map_err(|e| fail(format!("cannot read: {e}")))?
+            .into();
+        let (module, reused) = self
+            .compile(&source)
             .map_err(|e| fail(format!("does not compile: {e:#}")))?;
         check_abi(&module).map_err(fail)?;
         let pre = self
@@ -165,12 +207,16 @@ impl Sandbox {
             limits,
             has_initialize: has_export("_initialize"),
             has_validate_config: has_export("portcullis_validate_config"),
+            reuse: spec.reuse_instances != Some(false) && has_export("portcullis_reusable"),
             pre,
             engine: self.engine.clone(),
+            source,
+            reused,
+            token: Arc::new(warm::Token::new()),
         };
         if policy.has_validate_config {
             let config_json = serde_json::to_vec(config).map_err(|e| fail(e.to_string()))?;
-            let call = policy.invoke("portcullis_validate_config", [&config_json, &[]]);
+            let call = policy.invoke_fresh(Entry::ValidateConfig, [&config_json, &[]]);
             match call.outcome {
                 Ok(GuestDecision { allow: true, .. }) => {}
                 Ok(GuestDecision { allow: false, msg }) => {
@@ -186,6 +232,32 @@ impl Sandbox {
     }
 }
 
+/// Instance slots in the pool: more than the evaluations that can run at
+/// once (the server bounds them by its worker count) plus config checks
+/// during a reload. A call finding no free slot fails, and so denies.
+pub const INSTANCE_SLOTS: u32 = 256;
+
+/// Pre-reserved instances, memories and tables: instantiation takes a warm
+/// slot and resets it from the module's copy-on-write image instead of
+/// mapping and unmapping fresh memory for every call.
+fn pooling_config() -> PoolingAllocationConfig {
+    let mut pool = PoolingAllocationConfig::new();
+    pool.total_core_instances(INSTANCE_SLOTS)
+        .total_memories(INSTANCE_SLOTS)
+        .total_tables(INSTANCE_SLOTS)
+        // Any wasm32 memory fits a slot; the per-module cap is the limiter's job.
+        .max_memory_size(4 << 30)
+        .linear_memory_keep_resident(KEEP_RESIDENT)
+        .table_keep_resident(64 * 1024);
+    pool
+}
+
+const KEEP_RESIDENT: usize = 1 << 20;
+
+/// Calls one warm instance serves before it is replaced, bounding what a
+/// long-lived instance can accumulate (heap fragmentation, caches).
+pub const MAX_CALLS_PER_INSTANCE: u32 = 10_000;
+
 /// A compiled module, checked against ABI v1, ready to be instantiated per call.
 ///
 /// Invariant: its exports and imports passed [`check_abi`] and linking.
@@ -194,11 +266,21 @@ pub struct PolicyModule {
     limits: Limits,
     has_initialize: bool,
     has_validate_config: bool,
+    reuse: bool,
     pre: InstancePre<GuestState>,
     engine: Engine,
+    source: Arc<[u8]>,
+    reused: bool,
+    /// Names this module's warm instances; they go when it goes.
+    token: Arc<warm::Token>,
 }
 
 impl PolicyModule {
+    /// Whether loading it reused a module compiled earlier from the same bytes.
+    pub fn was_reused(&self) -> bool {
+        self.reused
+    }
+
     /// The module's name in plugin.toml.
     pub fn name(&self) -> &str {
         &self.name
@@ -211,42 +293,112 @@ impl PolicyModule {
 
     /// Runs `portcullis_authorize` on the envelope given as two byte runs
     /// written back to back (the module's config prefix, then the shared envelope).
+    ///
+    /// A reusable module runs in this thread's warm instance when it has
+    /// one; any other module, and any call after a failure, gets a fresh one.
     pub fn authorize(&self, envelope: [&[u8]; 2]) -> GuestCall {
-        self.invoke("portcullis_authorize", envelope)
+        if self.reuse {
+            self.invoke_warm(envelope)
+        } else {
+            self.invoke_fresh(Entry::Authorize, envelope)
+        }
     }
 
-    /// Instantiates the module in a fresh store and calls `export(ptr, len)`
-    /// on `input`, all under the module's limits.
-    fn invoke(&self, export: &str, input: [&[u8]; 2]) -> GuestCall {
+    /// Whether calls may reuse instances (the module declares it and
+    /// plugin.toml does not forbid it).
+    pub fn reuses_instances(&self) -> bool {
+        self.reuse
+    }
+
+    /// One call in a fresh store and instance, discarded afterwards.
+    fn invoke_fresh(&self, entry: Entry, input: [&[u8]; 2]) -> GuestCall {
         let started = Instant::now();
+        let mut store = self.new_store();
+        self.begin_call(&mut store);
+        let outcome = self
+            .instantiate(&mut store)
+            .and_then(|exports| call_entry(&mut store, &exports, entry, input));
+        self.finish_call(&mut store, outcome, started).0
+    }
+
+    /// One call in this thread's warm instance of the module (instantiated
+    /// on first use). The instance is kept only after a clean call that
+    /// printed nothing, and for at most [`MAX_CALLS_PER_INSTANCE`] calls.
+    fn invoke_warm(&self, input: [&[u8]; 2]) -> GuestCall {
+        let started = Instant::now();
+        let (mut store, exports, calls) = match warm::take(self.token.id()) {
+            Some(warm) => {
+                let mut store = warm.store;
+                self.begin_call(&mut store);
+                (store, Ok(warm.exports), warm.calls)
+            }
+            None => {
+                let mut store = self.new_store();
+                self.begin_call(&mut store);
+                let exports = self.instantiate(&mut store);
+                (store, exports, 0)
+            }
+        };
+        let outcome = exports.and_then(|exports| {
+            call_entry(&mut store, &exports, Entry::Authorize, input).map(|d| (d, exports))
+        });
+        let (outcome, exports) = match outcome {
+            Ok((decision, exports)) => (Ok(decision), Some(exports)),
+            Err(err) => (Err(err), None),
+        };
+        let (call, printed) = self.finish_call(&mut store, outcome, started);
+        if let Some(exports) = exports.filter(|_| !printed && calls + 1 < MAX_CALLS_PER_INSTANCE) {
+            warm::put_back(
+                &self.token,
+                warm::WarmInstance {
+                    store,
+                    exports,
+                    calls: calls + 1,
+                },
+            );
+        }
+        call
+    }
+
+    fn new_store(&self) -> Store<GuestState> {
         let mut store = Store::new(&self.engine, GuestState::new(self.limits));
         store.limiter(|state| &mut state.limiter);
+        store
+    }
+
+    /// Gives the store this call's budgets: full fuel, a fresh deadline.
+    fn begin_call(&self, store: &mut Store<GuestState>) {
         // Setting fuel cannot fail: fuel consumption is enabled on the engine.
         store.set_fuel(self.limits.fuel).unwrap_or_default();
         store.set_epoch_deadline(deadline_ticks(self.limits.timeout_ms));
         store.epoch_deadline_trap();
+    }
 
-        let outcome = self
-            .run(&mut store, export, input)
-            .map_err(|err| self.classify(err, store.data()));
+    /// Classifies the outcome, accounts fuel and time, and logs what the
+    /// guest printed. Also returns whether it printed anything.
+    fn finish_call(
+        &self,
+        store: &mut Store<GuestState>,
+        outcome: Result<GuestDecision, CallError>,
+        started: Instant,
+    ) -> (GuestCall, bool) {
+        let outcome = outcome.map_err(|err| self.classify(err, store.data()));
         let fuel_used = self
             .limits
             .fuel
             .saturating_sub(store.get_fuel().unwrap_or(0));
-        store.data().emit_guest_output(&self.name);
-        GuestCall {
+        let printed = store.data_mut().emit_guest_output(&self.name);
+        let call = GuestCall {
             outcome,
             fuel_used,
             elapsed: started.elapsed(),
-        }
+        };
+        (call, printed)
     }
 
-    fn run(
-        &self,
-        store: &mut Store<GuestState>,
-        export: &str,
-        input: [&[u8]; 2],
-    ) -> Result<GuestDecision, CallError> {
+    /// Instantiates the module in `store` (start function and `_initialize`
+    /// included, under the store's budgets) and looks up its ABI exports.
+    fn instantiate(&self, store: &mut Store<GuestState>) -> Result<Exports, CallError> {
         let instance = self.pre.instantiate(&mut *store)?;
         if self.has_initialize {
             instance
@@ -256,47 +408,18 @@ impl PolicyModule {
         let memory = instance
             .get_memory(&mut *store, "memory")
             .ok_or_else(|| CallError::Output("no memory export".into()))?;
-        let alloc = instance.get_typed_func::<i32, i32>(&mut *store, "portcullis_alloc")?;
-        let entry = instance.get_typed_func::<(i32, i32), i64>(&mut *store, export)?;
-
-        let len = input[0].len() + input[1].len();
-        let len_i32 =
-            i32::try_from(len).map_err(|_| CallError::Output("input too large".into()))?;
-        let ptr = alloc.call(&mut *store, len_i32)? as u32 as usize;
-        let data = memory.data_mut(&mut *store);
-        let buffer = ptr
-            .checked_add(len)
-            .and_then(|end| data.get_mut(ptr..end))
-            .ok_or_else(|| {
-                CallError::Output(format!(
-                    "portcullis_alloc({len}) returned {ptr:#x}, outside memory"
-                ))
-            })?;
-        buffer[..input[0].len()].copy_from_slice(input[0]);
-        buffer[input[0].len()..].copy_from_slice(input[1]);
-
-        let packed = entry.call(&mut *store, (ptr as i32, len_i32))? as u64;
-        let (out_ptr, out_len) = ((packed >> 32) as usize, (packed & 0xffff_ffff) as usize);
-        if out_len > MAX_OUTPUT_BYTES {
-            return Err(CallError::Output(format!(
-                "{out_len}-byte answer exceeds {MAX_OUTPUT_BYTES} bytes"
-            )));
-        }
-        let data = memory.data(&*store);
-        let answer = out_ptr
-            .checked_add(out_len)
-            .and_then(|end| data.get(out_ptr..end))
-            .ok_or_else(|| {
-                CallError::Output(format!(
-                    "answer at {out_ptr:#x}+{out_len} lies outside the module's {}-byte memory",
-                    data.len()
-                ))
-            })?;
-        serde_json::from_slice::<GuestDecision>(answer).map_err(|e| {
-            let shown = String::from_utf8_lossy(&answer[..answer.len().min(80)]).into_owned();
-            CallError::Output(format!(
-                "expected {{\"allow\": bool, \"msg\"?: string}}, got {shown:?} ({e})"
-            ))
+        let entry = |store: &mut Store<GuestState>, name| {
+            instance.get_typed_func::<(i32, i32), i64>(store, name)
+        };
+        Ok(Exports {
+            memory,
+            alloc: instance.get_typed_func::<i32, i32>(&mut *store, "portcullis_alloc")?,
+            authorize: entry(&mut *store, "portcullis_authorize")?,
+            validate_config: if self.has_validate_config {
+                Some(entry(&mut *store, "portcullis_validate_config")?)
+            } else {
+                None
+            },
         })
     }
 
@@ -328,6 +451,76 @@ impl PolicyModule {
             None => GuestFailure::Trap(err.root_cause().to_string()),
         }
     }
+}
+
+/// Which call entry point to run.
+#[derive(Debug, Clone, Copy)]
+enum Entry {
+    Authorize,
+    ValidateConfig,
+}
+
+/// A live instance's ABI v1 exports.
+struct Exports {
+    memory: Memory,
+    alloc: TypedFunc<i32, i32>,
+    authorize: TypedFunc<(i32, i32), i64>,
+    validate_config: Option<TypedFunc<(i32, i32), i64>>,
+}
+
+/// Copies `input` into a buffer from `portcullis_alloc`, calls `entry` on
+/// it and reads back the decision, checking every pointer the guest returns.
+fn call_entry(
+    store: &mut Store<GuestState>,
+    exports: &Exports,
+    entry: Entry,
+    input: [&[u8]; 2],
+) -> Result<GuestDecision, CallError> {
+    let function = match entry {
+        Entry::Authorize => &exports.authorize,
+        Entry::ValidateConfig => exports
+            .validate_config
+            .as_ref()
+            .ok_or_else(|| CallError::Output("no portcullis_validate_config export".into()))?,
+    };
+    let len = input[0].len() + input[1].len();
+    let len_i32 = i32::try_from(len).map_err(|_| CallError::Output("input too large".into()))?;
+    let ptr = exports.alloc.call(&mut *store, len_i32)? as u32 as usize;
+    let data = exports.memory.data_mut(&mut *store);
+    let buffer = ptr
+        .checked_add(len)
+        .and_then(|end| data.get_mut(ptr..end))
+        .ok_or_else(|| {
+            CallError::Output(format!(
+                "portcullis_alloc({len}) returned {ptr:#x}, outside memory"
+            ))
+        })?;
+    buffer[..input[0].len()].copy_from_slice(input[0]);
+    buffer[input[0].len()..].copy_from_slice(input[1]);
+
+    let packed = function.call(&mut *store, (ptr as i32, len_i32))? as u64;
+    let (out_ptr, out_len) = ((packed >> 32) as usize, (packed & 0xffff_ffff) as usize);
+    if out_len > MAX_OUTPUT_BYTES {
+        return Err(CallError::Output(format!(
+            "{out_len}-byte answer exceeds {MAX_OUTPUT_BYTES} bytes"
+        )));
+    }
+    let data = exports.memory.data(&*store);
+    let answer = out_ptr
+        .checked_add(out_len)
+        .and_then(|end| data.get(out_ptr..end))
+        .ok_or_else(|| {
+            CallError::Output(format!(
+                "answer at {out_ptr:#x}+{out_len} lies outside the module's {}-byte memory",
+                data.len()
+            ))
+        })?;
+    serde_json::from_slice::<GuestDecision>(answer).map_err(|e| {
+        let shown = String::from_utf8_lossy(&answer[..answer.len().min(80)]).into_owned();
+        CallError::Output(format!(
+            "expected {{\"allow\": bool, \"msg\"?: string}}, got {shown:?} ({e})"
+        ))
+    })
 }
 
 /// Errors inside one call, before classification.
@@ -377,6 +570,7 @@ fn check_abi(module: &Module) -> Result<(), String> {
     ];
     let optional = [
         ("_initialize", func(&[], &[])),
+        ("portcullis_reusable", func(&[], &[])),
         (
             "portcullis_validate_config",
             func(&[ValType::I32, ValType::I32], &[ValType::I64]),
@@ -450,10 +644,14 @@ impl GuestState {
         }
     }
 
-    /// Sends what the guest printed or logged to the host's log.
-    fn emit_guest_output(&self, module: &str) {
+    /// Sends what the guest printed or logged during this call to the
+    /// host's log and clears it; returns whether it printed to stdout or
+    /// stderr (whose buffers cannot be cleared, so such an instance is not reused).
+    fn emit_guest_output(&mut self, module: &str) -> bool {
+        let mut printed = false;
         for (stream, pipe) in [("stdout", &self.stdout), ("stderr", &self.stderr)] {
             let bytes = pipe.contents();
+            printed |= !bytes.is_empty();
             for line in String::from_utf8_lossy(&bytes)
                 .lines()
                 .filter(|l| !l.trim().is_empty())
@@ -461,7 +659,7 @@ impl GuestState {
                 tracing::info!(target: "portcullis::guest", module, stream, "{line}");
             }
         }
-        for (level, line) in &self.logs {
+        for (level, line) in self.logs.drain(..) {
             match level {
                 0 => tracing::debug!(target: "portcullis::guest", module, "{line}"),
                 1 => tracing::info!(target: "portcullis::guest", module, "{line}"),
@@ -469,6 +667,8 @@ impl GuestState {
                 _ => tracing::error!(target: "portcullis::guest", module, "{line}"),
             }
         }
+        self.log_bytes = 0;
+        printed
     }
 }
 

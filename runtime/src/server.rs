@@ -16,6 +16,7 @@ use portcullis_envelope::{ActivateResponse, AuthzAnswer, AuthzRequest, Envelope,
 
 use crate::chain::{ChainDecision, Decide, Verdict};
 use crate::socket::BoundSocket;
+use crate::workers::Workers;
 
 /// Largest AuthZ request accepted: Docker forwards bodies under 1 MiB
 /// (newer daemons up to 4 MiB), base64-encoded, twice in the response phase.
@@ -25,26 +26,30 @@ pub const MAX_REQUEST_BYTES: usize = 16 * 1024 * 1024;
 #[derive(Clone)]
 pub struct AppState {
     decider: Arc<dyn Decide>,
+    workers: Arc<Workers>,
 }
 
-/// The plugin's HTTP routes around `decider` (usable without a socket, e.g. in tests).
-pub fn app(decider: Arc<dyn Decide>) -> Router {
+/// The plugin's HTTP routes around `decider`, evaluated on `workers`
+/// (usable without a socket, e.g. in tests).
+pub fn app(decider: Arc<dyn Decide>, workers: Arc<Workers>) -> Router {
     Router::new()
         .route("/Plugin.Activate", post(activate))
         .route("/AuthZPlugin.AuthZReq", post(authz_request))
         .route("/AuthZPlugin.AuthZRes", post(authz_response))
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
-        .with_state(AppState { decider })
+        .with_state(AppState { decider, workers })
 }
 
-/// Serves `decider` on `socket` until `shutdown` resolves, then removes the socket.
+/// Serves `decider` on `socket`, evaluating on `workers`, until `shutdown`
+/// resolves, then removes the socket.
 pub async fn serve(
     socket: BoundSocket,
     listener: tokio::net::UnixListener,
     decider: Arc<dyn Decide>,
+    workers: Arc<Workers>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let result = axum::serve(listener, app(decider))
+    let result = axum::serve(listener, app(decider, workers))
         .with_graceful_shutdown(shutdown)
         .await;
     socket.remove();
@@ -85,8 +90,8 @@ async fn authorize(state: AppState, body: Bytes, phase: Phase) -> Response {
     let serialized = envelope.to_json();
     let decider = state.decider.clone();
     // wasm calls are CPU-bound and WASI's blocking shims must not run on an
-    // async worker: evaluate on the blocking pool.
-    let decision = match tokio::task::spawn_blocking(move || decider.decide(&serialized)).await {
+    // async thread: evaluate on the workers.
+    let decision = match state.workers.run(move || decider.decide(&serialized)).await {
         Ok(decision) => decision,
         Err(e) => return plugin_error(format!("portcullis: policy evaluation failed: {e}")),
     };

@@ -23,13 +23,29 @@ use serde::de::{
 };
 
 /// An object key as read from the body, borrowed when it has no escapes.
+///
+/// Whether it is ASCII is worked out once: a key is compared with every
+/// field of its struct, and the ASCII case is a length check and a
+/// case-insensitive compare.
 #[doc(hidden)]
-pub struct Key<'de>(Cow<'de, str>);
+pub struct Key<'de> {
+    text: Cow<'de, str>,
+    ascii: bool,
+}
 
-impl Key<'_> {
+impl<'de> Key<'de> {
+    fn new(text: Cow<'de, str>) -> Self {
+        let ascii = text.is_ascii();
+        Key { text, ascii }
+    }
+
     /// Whether this key selects the Go field named `field` (see [`go_fold_eq`]).
     pub fn matches(&self, field: &str) -> bool {
-        go_fold_eq(&self.0, field)
+        if self.ascii {
+            self.text.len() == field.len() && self.text.eq_ignore_ascii_case(field)
+        } else {
+            go_fold_eq(&self.text, field)
+        }
     }
 }
 
@@ -65,10 +81,10 @@ impl<'de> Deserialize<'de> for Key<'de> {
                 f.write_str("an object key")
             }
             fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(Key(Cow::Borrowed(v)))
+                Ok(Key::new(Cow::Borrowed(v)))
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(Key(Cow::Owned(v.to_owned())))
+                Ok(Key::new(Cow::Owned(v.to_owned())))
             }
         }
         deserializer.deserialize_str(KeyVisitor)
