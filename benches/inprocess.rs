@@ -1,1 +1,455 @@
-fn main() {}
+//! The in-process benchmark: from the raw AuthZReq bytes to a decision, for
+//! each fixture, with no socket in the way:
+//!
+//! - `wasm`: decode, envelope, and the three-module chain of
+//!   `benches/chains/three.toml` in wasmtime, as `portcullis serve` decides;
+//! - `native`: the same steps with the same policies compiled into the host;
+//! - `regorus`: the same rules in Rego (`benches/policy/docker.rego`) on the
+//!   input document opa-docker-authz builds from the same bytes;
+//! - `envelope`: decode and envelope only, the host's share of the first two;
+//! - `regorus_eval`: the Rego evaluation alone, on a prebuilt input;
+//!
+//! and each module of the chain alone on `containers_create` (envelope
+//! prebuilt), with the fuel it used. Before measuring, every implementation
+//! must allow every fixture and deny a set of dangerous variants, so that no
+//! number comes from a deny path or a stub. Afterwards a markdown summary,
+//! read from criterion's estimates of this run, is printed.
+//!
+//! `cargo bench -p portcullis-bench --bench inprocess [-- <criterion args>]`
+
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use criterion::Criterion;
+use portcullis::chain::{Chain, ChainDecision, Decide};
+use portcullis::config::Config;
+use portcullis::sandbox::Sandbox;
+use portcullis_bench::fixtures::{self, Fixture};
+use portcullis_bench::guests;
+use portcullis_bench::native::NativeChain;
+use portcullis_bench::rego::{self, RegoPolicy};
+use portcullis_envelope::envelope::SerializedEnvelope;
+use portcullis_envelope::{AuthzRequest, Envelope, Phase};
+use serde::Deserialize;
+use serde_json::{Value as Json, json};
+
+/// The benchmarked chain, under `benches/chains/`.
+const CHAIN: &str = "three";
+
+/// The fixture each module is measured on alone.
+const MODULE_FIXTURE: &str = "containers_create";
+
+/// The criterion group of the single-module measurements.
+const MODULE_GROUP: &str = "module";
+
+fn main() {
+    let started = SystemTime::now();
+    let subjects = Subjects::build();
+    check_decisions(&subjects);
+    let module_envelope = envelope(&subjects.fixture(MODULE_FIXTURE).body);
+    let fuel = module_fuel(&subjects, &module_envelope);
+
+    // 23 benchmarks of 1 s warm-up and 3 s measurement, plus analysis (60
+    // samples rather than 100: enough for a median, quicker to analyse):
+    // about two minutes on 2 cores.
+    let mut criterion = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .sample_size(60)
+        .configure_from_args();
+    for fixture in &subjects.fixtures {
+        bench_fixture(&mut criterion, &subjects, fixture);
+    }
+    bench_modules(&mut criterion, &subjects, &module_envelope);
+    criterion.final_summary();
+
+    print_summary(&subjects, &Estimates::since(started), &fuel);
+}
+
+/// Everything measured, built once, before measuring.
+struct Subjects {
+    fixtures: Vec<Fixture>,
+    wasm: Chain,
+    native: NativeChain,
+    rego: RegoPolicy,
+    /// Each module of the chain alone, in chain order: (name, chain).
+    modules: Vec<(String, Chain)>,
+    /// The engine and epoch ticker the chains run on, kept alive with them.
+    _sandbox: Sandbox,
+}
+
+impl Subjects {
+    fn build() -> Subjects {
+        guests::build().expect("the wasm guests must build");
+        let path = guests::chain_config(CHAIN);
+        let config = Config::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let sandbox = Sandbox::new().expect("the sandbox must start");
+        let modules = config
+            .modules
+            .iter()
+            .map(|spec| {
+                let alone = Config {
+                    modules: vec![spec.clone()],
+                    ..config.clone()
+                };
+                let chain = Chain::build(&sandbox, &alone).expect("each module must load alone");
+                (spec.name.clone(), chain)
+            })
+            .collect();
+        Subjects {
+            fixtures: fixtures::all().expect("benches/fixtures/ must load"),
+            wasm: Chain::build(&sandbox, &config).expect("the chain must load"),
+            native: NativeChain::build(&config).expect("every module must have a native build"),
+            rego: RegoPolicy::load().expect("benches/policy/docker.rego must compile"),
+            modules,
+            _sandbox: sandbox,
+        }
+    }
+
+    fn fixture(&self, name: &str) -> &Fixture {
+        self.fixtures
+            .iter()
+            .find(|fixture| fixture.name == name)
+            .unwrap_or_else(|| panic!("no fixture {name}"))
+    }
+}
+
+/// Decode and envelope: the host's work before any policy runs.
+fn envelope(authz_request: &[u8]) -> SerializedEnvelope {
+    let request: AuthzRequest =
+        serde_json::from_slice(authz_request).expect("a fixture is an AuthZReq body");
+    Envelope::from_authz(request, Phase::Request)
+        .expect("a fixture makes an envelope")
+        .to_json()
+}
+
+/// One request through a chain, from the bytes Docker sends.
+fn decide(chain: &impl Decide, authz_request: &[u8]) -> ChainDecision {
+    chain.decide(&envelope(authz_request))
+}
+
+// ---------------------------------------------------------------------------
+// Sanity checks: what is measured must be the allow path of real policies.
+
+/// A fixture changed in one way that every implementation must deny.
+struct Variant {
+    fixture: &'static str,
+    what: &'static str,
+    /// Edits the AuthZReq document and its decoded body.
+    edit: fn(&mut Json, &mut Json),
+}
+
+const VARIANTS: [Variant; 9] = [
+    Variant {
+        fixture: "containers_create",
+        what: "--privileged",
+        edit: |_, body| body["HostConfig"]["Privileged"] = json!(true),
+    },
+    Variant {
+        fixture: "containers_create",
+        what: "-v /:/host",
+        edit: |_, body| body["HostConfig"]["Binds"] = json!(["/:/host"]),
+    },
+    Variant {
+        fixture: "containers_create",
+        what: "--mount type=bind,source=/etc,target=/etc",
+        edit: |_, body| {
+            body["HostConfig"]["Mounts"] =
+                json!([{"Type": "bind", "Source": "/etc", "Target": "/etc"}]);
+        },
+    },
+    Variant {
+        fixture: "containers_create",
+        what: "--cap-add SYS_ADMIN",
+        edit: |_, body| body["HostConfig"]["CapAdd"] = json!(["NET_BIND_SERVICE", "SYS_ADMIN"]),
+    },
+    Variant {
+        fixture: "containers_create",
+        what: "-p 80:80",
+        edit: |_, body| body["HostConfig"]["PortBindings"]["80/tcp"][0]["HostPort"] = json!("80"),
+    },
+    Variant {
+        fixture: "containers_create",
+        what: "an image from quay.io",
+        edit: |_, body| body["Image"] = json!("quay.io/nginx/nginx:1.27"),
+    },
+    Variant {
+        fixture: "containers_create",
+        what: "--security-opt seccomp=unconfined",
+        edit: |_, body| body["HostConfig"]["SecurityOpt"] = json!(["seccomp=unconfined"]),
+    },
+    Variant {
+        fixture: "containers_create",
+        what: "an unknown user",
+        edit: |request, _| request["User"] = json!("mallory"),
+    },
+    Variant {
+        fixture: "exec_create",
+        what: "--privileged",
+        edit: |_, body| body["Privileged"] = json!(true),
+    },
+];
+
+/// Panics unless wasm, native and Rego allow every fixture and deny every
+/// [`Variant`]: a time measured on a deny path, or against a policy that
+/// checks nothing, would mean nothing.
+fn check_decisions(subjects: &Subjects) {
+    let mut wrong = Vec::new();
+    for fixture in &subjects.fixtures {
+        for (implementation, verdict) in verdicts(subjects, &fixture.body) {
+            if let Err(why) = verdict {
+                wrong.push(format!("{implementation} denies {}: {why}", fixture.name));
+            }
+        }
+    }
+    for variant in &VARIANTS {
+        let body = variant.apply(&subjects.fixture(variant.fixture).body);
+        for (implementation, verdict) in verdicts(subjects, &body) {
+            if verdict.is_ok() {
+                wrong.push(format!(
+                    "{implementation} allows {} with {}",
+                    variant.fixture, variant.what
+                ));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "the benchmark would measure the wrong thing:\n  {}",
+        wrong.join("\n  ")
+    );
+    println!(
+        "checked: wasm, native and regorus allow all {} fixtures and deny all {} variants",
+        subjects.fixtures.len(),
+        VARIANTS.len()
+    );
+}
+
+impl Variant {
+    /// The fixture's AuthZReq body with this variant's edit applied.
+    fn apply(&self, authz_request: &[u8]) -> Vec<u8> {
+        let mut request: Json = serde_json::from_slice(authz_request).expect("fixture is JSON");
+        let encoded = request["RequestBody"]
+            .as_str()
+            .expect("a variant's fixture has a body");
+        let decoded = BASE64.decode(encoded).expect("RequestBody is base64");
+        let mut body: Json = serde_json::from_slice(&decoded).expect("RequestBody is JSON");
+        (self.edit)(&mut request, &mut body);
+        let encoded = BASE64.encode(serde_json::to_vec(&body).expect("JSON serializes"));
+        request["RequestBody"] = Json::String(encoded);
+        serde_json::to_vec(&request).expect("JSON serializes")
+    }
+}
+
+/// Each implementation's verdict on one AuthZReq body: `Ok` allows, `Err`
+/// denies with its message.
+fn verdicts(subjects: &Subjects, body: &[u8]) -> [(&'static str, Result<(), String>); 3] {
+    let chain = |decision: ChainDecision| decision.allow.then_some(()).ok_or(decision.msg);
+    [
+        ("wasm", chain(decide(&subjects.wasm, body))),
+        ("native", chain(decide(&subjects.native, body))),
+        ("regorus", rego_verdict(&subjects.rego, body)),
+    ]
+}
+
+fn rego_verdict(policy: &RegoPolicy, body: &[u8]) -> Result<(), String> {
+    let input = rego::input(body).expect("a fixture makes a Rego input");
+    if policy.allows(input.clone()).expect("docker.rego evaluates") {
+        return Ok(());
+    }
+    let denials = policy.denials(input).expect("docker.rego's deny evaluates");
+    Err(if denials.is_empty() {
+        "no valid user role".to_owned()
+    } else {
+        denials.join("; ")
+    })
+}
+
+/// The fuel each module alone uses on `envelope` (deterministic), checking
+/// that each allows.
+fn module_fuel(subjects: &Subjects, envelope: &SerializedEnvelope) -> Vec<u64> {
+    subjects
+        .modules
+        .iter()
+        .map(|(name, chain)| {
+            let decision = chain.decide(envelope);
+            assert!(decision.allow, "{name} alone denies: {}", decision.msg);
+            decision.reports.iter().map(|report| report.fuel_used).sum()
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------
+// Measurements.
+
+/// How a fixture is measured; `name` is the criterion function name.
+#[derive(Debug, Clone, Copy)]
+enum Bench {
+    Wasm,
+    Native,
+    Regorus,
+    Envelope,
+    RegorusEval,
+}
+
+impl Bench {
+    const ALL: [Bench; 5] = [
+        Bench::Wasm,
+        Bench::Native,
+        Bench::Regorus,
+        Bench::Envelope,
+        Bench::RegorusEval,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Bench::Wasm => "wasm",
+            Bench::Native => "native",
+            Bench::Regorus => "regorus",
+            Bench::Envelope => "envelope",
+            Bench::RegorusEval => "regorus_eval",
+        }
+    }
+}
+
+fn bench_fixture(criterion: &mut Criterion, subjects: &Subjects, fixture: &Fixture) {
+    let body = fixture.body.as_slice();
+    let input = rego::input(body).expect("a fixture makes a Rego input");
+    let rego = &subjects.rego;
+    let mut group = criterion.benchmark_group(fixture.name);
+    for bench in Bench::ALL {
+        group.bench_function(bench.name(), |b| match bench {
+            Bench::Wasm => b.iter(|| decide(&subjects.wasm, black_box(body))),
+            Bench::Native => b.iter(|| decide(&subjects.native, black_box(body))),
+            Bench::Regorus => b.iter(|| rego.decide(black_box(body))),
+            Bench::Envelope => b.iter(|| envelope(black_box(body))),
+            // A regorus Value clone is a reference-count increment.
+            Bench::RegorusEval => b.iter(|| rego.allows(black_box(input.clone()))),
+        });
+    }
+    group.finish();
+}
+
+fn bench_modules(criterion: &mut Criterion, subjects: &Subjects, envelope: &SerializedEnvelope) {
+    let mut group = criterion.benchmark_group(MODULE_GROUP);
+    for (name, chain) in &subjects.modules {
+        group.bench_function(name, |b| b.iter(|| chain.decide(black_box(envelope))));
+    }
+    group.finish();
+}
+
+// ---------------------------------------------------------------------------
+// Summary.
+
+/// Criterion's estimates of this run, read back from its output directory
+/// (`$CRITERION_HOME`, else `<target dir>/criterion`, as criterion picks it).
+struct Estimates {
+    dir: PathBuf,
+    /// Files older than this are from an earlier run and ignored.
+    since: SystemTime,
+}
+
+#[derive(Deserialize)]
+struct EstimatesFile {
+    median: Estimate,
+}
+
+#[derive(Deserialize)]
+struct Estimate {
+    /// Nanoseconds.
+    point_estimate: f64,
+}
+
+impl Estimates {
+    fn since(since: SystemTime) -> Estimates {
+        let dir = std::env::var_os("CRITERION_HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| guests::target_dir().join("criterion"));
+        Estimates { dir, since }
+    }
+
+    /// Criterion's median for `group/function` in µs, if this run measured it.
+    fn median_us(&self, group: &str, function: &str) -> Option<f64> {
+        let path = self
+            .dir
+            .join(group)
+            .join(function)
+            .join("new/estimates.json");
+        let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok()?;
+        if modified < self.since {
+            return None;
+        }
+        let file: EstimatesFile = serde_json::from_slice(&std::fs::read(&path).ok()?).ok()?;
+        Some(file.median.point_estimate / 1000.0)
+    }
+}
+
+fn print_summary(subjects: &Subjects, estimates: &Estimates, fuel: &[u64]) {
+    println!("\n## In-process decision time (criterion median, µs per request, this run)\n");
+    println!(
+        "| fixture | wasm | native | regorus | envelope | regorus eval only | wasm ÷ native | regorus ÷ native | regorus ÷ wasm |"
+    );
+    println!("|---|--:|--:|--:|--:|--:|--:|--:|--:|");
+    for fixture in &subjects.fixtures {
+        let [wasm, native, regorus, envelope, eval] =
+            Bench::ALL.map(|bench| estimates.median_us(fixture.name, bench.name()));
+        println!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            fixture.name,
+            micros(wasm),
+            micros(native),
+            micros(regorus),
+            micros(envelope),
+            micros(eval),
+            ratio(wasm, native),
+            ratio(regorus, native),
+            ratio(regorus, wasm),
+        );
+    }
+    println!("\nwasm and native include `envelope`; regorus includes building its input.");
+    if library_backtraces() {
+        println!(
+            "\n> Library backtraces are on (RUST_BACKTRACE or RUST_LIB_BACKTRACE): regorus \
+             creates and discards anyhow errors while it evaluates, each capturing a \
+             backtrace, so its times are inflated. RUST_LIB_BACKTRACE=0 measures what a \
+             server without backtraces pays."
+        );
+    }
+    println!("\n## Each module alone on {MODULE_FIXTURE} (envelope prebuilt; criterion median)\n");
+    println!("| module | µs per call | fuel |");
+    println!("|---|--:|--:|");
+    let mut total = estimates.median_us(MODULE_FIXTURE, Bench::Envelope.name());
+    for ((name, _), fuel) in subjects.modules.iter().zip(fuel) {
+        let time = estimates.median_us(MODULE_GROUP, name);
+        println!("| {name} | {} | {fuel} |", micros(time));
+        total = total.zip(time).map(|(total, time)| total + time);
+    }
+    println!(
+        "\nenvelope + each module alone: {} µs; the chain, measured whole (wasm): {} µs.",
+        micros(total),
+        micros(estimates.median_us(MODULE_FIXTURE, Bench::Wasm.name()))
+    );
+}
+
+/// Whether `anyhow` errors capture a backtrace in this process, as std
+/// decides: `RUST_LIB_BACKTRACE` if set, else `RUST_BACKTRACE`, "0" meaning off.
+fn library_backtraces() -> bool {
+    let enabled = |name| std::env::var_os(name).map(|value| value != "0");
+    enabled("RUST_LIB_BACKTRACE")
+        .or_else(|| enabled("RUST_BACKTRACE"))
+        .unwrap_or(false)
+}
+
+fn micros(time: Option<f64>) -> String {
+    time.map_or_else(|| "–".to_owned(), |t| format!("{t:.1}"))
+}
+
+fn ratio(numerator: Option<f64>, denominator: Option<f64>) -> String {
+    match (numerator, denominator) {
+        (Some(n), Some(d)) if d > 0.0 => format!("{:.1}×", n / d),
+        _ => "–".to_owned(),
+    }
+}

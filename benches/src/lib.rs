@@ -4,7 +4,9 @@
 
 pub mod fixtures;
 pub mod guests;
+pub mod load;
 pub mod native;
+pub mod rego;
 
 /// The repository root.
 pub fn repo_root() -> std::path::PathBuf {

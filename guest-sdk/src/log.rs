@@ -1,7 +1,10 @@
 //! Logging from a policy into the host's log (the `portcullis.log` import).
 //!
 //! Inside the sandbox a line goes to the host, tagged with the module's name
-//! and bounded in size; natively (in tests) it goes to stderr.
+//! and bounded in size; natively (in tests) it goes to stderr when
+//! `PORTCULLIS_SDK_LOG` is set (`cargo test` captures it per test), and
+//! nowhere otherwise, so a policy linked natively (the benchmarks' baseline)
+//! pays no write per call.
 
 /// Severity of a log line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,7 +43,12 @@ mod imp {
 
 #[cfg(not(target_arch = "wasm32"))]
 mod imp {
+    use std::sync::OnceLock;
+
     pub fn log(level: super::Level, message: &str) {
-        eprintln!("[{level:?}] {message}");
+        static ENABLED: OnceLock<bool> = OnceLock::new();
+        if *ENABLED.get_or_init(|| std::env::var_os("PORTCULLIS_SDK_LOG").is_some()) {
+            eprintln!("[{level:?}] {message}");
+        }
     }
 }

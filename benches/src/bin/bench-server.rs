@@ -1,0 +1,152 @@
+//! The servers `loadgen` compares `portcullis serve` with, on the same
+//! stack (tokio, axum, hyper, the same socket code):
+//!
+//! - `floor`: a constant `{"Allow":true}` to every POST. Nothing can answer
+//!   dockerd faster over this stack; every other server is measured
+//!   against it.
+//! - `native`: `portcullis::server::serve`, the real server code path
+//!   (decoding, envelope, audit log), with the policies compiled natively
+//!   instead of sandboxed: what is left between it and `portcullis` is the
+//!   cost of wasm.
+//!
+//! Both log like `portcullis serve` (stderr, `RUST_LOG`, default `info`)
+//! and stop on SIGTERM or SIGINT, removing their socket.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::DefaultBodyLimit;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::IntoResponse;
+use axum::routing::post;
+use clap::{Parser, Subcommand};
+use portcullis::config::Config;
+use portcullis::server::MAX_REQUEST_BYTES;
+use portcullis::socket::BoundSocket;
+use portcullis::workers::Workers;
+use portcullis_bench::native::NativeChain;
+
+/// Baseline servers for the end-to-end benchmark.
+#[derive(Parser)]
+#[command(name = "bench-server")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Answer `{"Allow":true}` to every POST, deciding nothing.
+    Floor {
+        /// Where to listen.
+        #[arg(long)]
+        socket: PathBuf,
+    },
+    /// Serve the chain of a plugin.toml through Portcullis's server, with
+    /// the policies compiled natively.
+    Native {
+        /// The plugin configuration (every module must be a guest of this repository).
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Where to listen.
+        #[arg(long)]
+        socket: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    // The same subscriber as `portcullis serve`, so that both pay the same
+    // for the audit log.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let result = tokio::runtime::Runtime::new()
+        .context("cannot start the tokio runtime")
+        .and_then(|runtime| {
+            runtime.block_on(async {
+                match Cli::parse().command {
+                    Command::Floor { socket } => floor(&socket).await,
+                    Command::Native { config, socket } => native(&config, &socket).await,
+                }
+            })
+        });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("bench-server: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Serves the constant allow on `socket` until SIGTERM or SIGINT.
+async fn floor(socket: &Path) -> anyhow::Result<()> {
+    let (bound, listener) = BoundSocket::bind(socket)?;
+    let app = Router::new()
+        // dockerd refuses to start with a plugin that does not say it implements authz.
+        .route("/Plugin.Activate", post(activate))
+        .route("/{*path}", post(allow))
+        .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES));
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await;
+    bound.remove();
+    served.context("serving the floor failed")
+}
+
+/// The handshake dockerd performs once, at its start.
+async fn activate() -> impl IntoResponse {
+    (
+        [(CONTENT_TYPE, "application/json")],
+        r#"{"Implements":["authz"]}"#,
+    )
+}
+
+/// Reads the body, as every real handler must, and allows.
+async fn allow(_body: Bytes) -> impl IntoResponse {
+    ([(CONTENT_TYPE, "application/json")], r#"{"Allow":true}"#)
+}
+
+/// Serves `config`'s chain, compiled natively, on `socket` until SIGTERM or SIGINT.
+async fn native(config: &Path, socket: &Path) -> anyhow::Result<()> {
+    let config = Config::load(config)?;
+    let chain = NativeChain::build(&config)?;
+    // The same evaluation threads as `portcullis serve`.
+    let workers = Workers::start(config.workers.unwrap_or_else(Workers::default_count))
+        .context("cannot start the evaluation threads")?;
+    let (bound, listener) = BoundSocket::bind(socket)?;
+    portcullis::server::serve(
+        bound,
+        listener,
+        Arc::new(chain),
+        Arc::new(workers),
+        shutdown_signal(),
+    )
+    .await
+    .context("serving the native chain failed")
+}
+
+/// Resolves on SIGTERM or SIGINT (never, if the handlers cannot be installed).
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        eprintln!("bench-server: cannot install signal handlers; stop with SIGKILL");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}
