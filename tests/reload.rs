@@ -7,10 +7,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::util::{Plugin, module, wat};
 
-/// A config whose only module is `name`, running `guest`.
+/// A config whose only module is `name`, running `guest`, on one worker
+/// (so consecutive requests meet the same warm instance).
 fn config_with(name: &str, guest: &str) -> String {
     format!(
-        "[plugin]\nname = \"portcullis-test\"\n\n{}",
+        "[plugin]\nname = \"portcullis-test\"\nworkers = 1\n\n{}",
         module(name, &wat(guest), "")
     )
 }

@@ -70,29 +70,23 @@ impl Decide for NativeChain {
         for module in &self.modules {
             let started = Instant::now();
             let answer = (module.entry)(&envelope.with_config(&module.config_prefix));
-            let verdict = match serde_json::from_slice::<GuestDecision>(&answer) {
-                Ok(GuestDecision { allow: true, .. }) => Verdict::Allow,
-                Ok(GuestDecision { allow: false, msg }) => Verdict::Deny(msg.unwrap_or_default()),
-                Err(e) => Verdict::Failed(GuestFailure::BadOutput(e.to_string())),
-            };
-            reports.push(ModuleReport {
+            let outcome = serde_json::from_slice::<GuestDecision>(&answer)
+                .map_err(|e| GuestFailure::BadOutput(e.to_string()));
+            let report = ModuleReport {
                 module: module.name.clone(),
-                verdict: verdict.clone(),
+                verdict: Verdict::of(outcome),
                 fuel_used: 0,
                 elapsed: started.elapsed(),
-            });
-            let msg = match verdict {
-                Verdict::Allow => continue,
-                Verdict::Deny(msg) => format!("{}: {msg}", module.name),
-                Verdict::Failed(failure) => {
-                    format!("portcullis: module \"{}\" failed: {failure}", module.name)
-                }
             };
-            return ChainDecision {
-                allow: false,
-                msg,
-                reports,
-            };
+            let denial = report.denial();
+            reports.push(report);
+            if let Some(msg) = denial {
+                return ChainDecision {
+                    allow: false,
+                    msg,
+                    reports,
+                };
+            }
         }
         ChainDecision {
             allow: true,

@@ -69,6 +69,32 @@ pub enum Verdict {
     Failed(GuestFailure),
 }
 
+impl Verdict {
+    /// The verdict of a call's outcome: a failure is a deny of its own kind.
+    pub fn of(outcome: Result<GuestDecision, GuestFailure>) -> Verdict {
+        match outcome {
+            Ok(GuestDecision { allow: true, .. }) => Verdict::Allow,
+            Ok(GuestDecision { allow: false, msg }) => Verdict::Deny(msg.unwrap_or_default()),
+            Err(failure) => Verdict::Failed(failure),
+        }
+    }
+}
+
+impl ModuleReport {
+    /// The message Docker shows when this module stops the chain (`None` if it allowed).
+    pub fn denial(&self) -> Option<String> {
+        let name = &self.module;
+        match &self.verdict {
+            Verdict::Allow => None,
+            Verdict::Deny(msg) if msg.is_empty() => Some(format!("{name}: denied")),
+            Verdict::Deny(msg) => Some(format!("{name}: {msg}")),
+            Verdict::Failed(failure) => {
+                Some(format!("portcullis: module \"{name}\" failed: {failure}"))
+            }
+        }
+    }
+}
+
 impl Chain {
     /// Compiles and checks every module of `config`, in order.
     pub fn build(sandbox: &Sandbox, config: &Config) -> Result<Chain, LoadError> {
@@ -115,13 +141,7 @@ impl Chain {
             let report = match call {
                 Ok(call) => ModuleReport {
                     module: name.to_owned(),
-                    verdict: match call.outcome {
-                        Ok(GuestDecision { allow: true, .. }) => Verdict::Allow,
-                        Ok(GuestDecision { allow: false, msg }) => {
-                            Verdict::Deny(msg.unwrap_or_default())
-                        }
-                        Err(failure) => Verdict::Failed(failure),
-                    },
+                    verdict: Verdict::of(call.outcome),
                     fuel_used: call.fuel_used,
                     elapsed: call.elapsed,
                 },
@@ -135,14 +155,7 @@ impl Chain {
                     elapsed: Duration::ZERO,
                 },
             };
-            let denial = match &report.verdict {
-                Verdict::Allow => None,
-                Verdict::Deny(msg) if msg.is_empty() => Some(format!("{name}: denied")),
-                Verdict::Deny(msg) => Some(format!("{name}: {msg}")),
-                Verdict::Failed(failure) => {
-                    Some(format!("portcullis: module \"{name}\" failed: {failure}"))
-                }
-            };
+            let denial = report.denial();
             reports.push(report);
             if let Some(msg) = denial {
                 return ChainDecision {

@@ -10,6 +10,7 @@
 pub mod chain;
 pub mod check;
 pub mod config;
+pub mod logging;
 pub mod reload;
 pub mod sandbox;
 pub mod server;

@@ -55,14 +55,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    portcullis::logging::init();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve { config, socket } => serve(config, socket).map(|()| ExitCode::SUCCESS),

@@ -59,16 +59,8 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    // The same subscriber as `portcullis serve`, so that both pay the same
-    // for the audit log.
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    // The same log as `portcullis serve`, so that both pay the same for the audit line.
+    portcullis::logging::init();
     let result = tokio::runtime::Runtime::new()
         .context("cannot start the tokio runtime")
         .and_then(|runtime| {
