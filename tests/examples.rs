@@ -7,7 +7,8 @@
 //! sets any of `method`, `uri`, `user`, `certificate` (a name in
 //! tests/fixtures/certs), `headers` (table) and `body` (JSON text, sent as
 //! Docker forwards `application/json`). It expects `allow`, and for a deny a
-//! `message` the deny must contain.
+//! `message` the deny must contain; or, for a call the host refuses to
+//! decode, `error`: text Docker's `Err` (a non-200 answer) must contain.
 
 use std::path::{Path, PathBuf};
 
@@ -36,8 +37,9 @@ struct Check {
     certificate: Option<String>,
     headers: Option<toml::Table>,
     body: Option<String>,
-    allow: bool,
+    allow: Option<bool>,
     message: Option<String>,
+    error: Option<String>,
 }
 
 impl Check {
@@ -119,19 +121,34 @@ async fn run_example(dir: &Path) -> Vec<String> {
         let answer = client
             .post(endpoint, serde_json::to_vec(&check.authz_body()).unwrap())
             .await;
-        let ok = answer.status == 200
-            && answer.json["Allow"] == json!(check.allow)
-            && check
-                .message
-                .as_deref()
-                .is_none_or(|m| answer.msg().contains(m));
+        let ok = match (&check.error, check.allow) {
+            (Some(error), None) => {
+                answer.status != 200
+                    && answer.json["Err"]
+                        .as_str()
+                        .is_some_and(|e| e.contains(error.as_str()))
+            }
+            (None, Some(allow)) => {
+                answer.status == 200
+                    && answer.json["Allow"] == json!(allow)
+                    && check
+                        .message
+                        .as_deref()
+                        .is_none_or(|m| answer.msg().contains(m))
+            }
+            _ => panic!(
+                "{}: a check sets exactly one of allow and error",
+                check.name
+            ),
+        };
         if !ok {
             failures.push(format!(
-                "{}: {}: expected allow={} {:?}, got {} {}",
+                "{}: {}: expected allow={:?} {:?} error={:?}, got {} {}",
                 dir.file_name().unwrap().to_string_lossy(),
                 check.name,
                 check.allow,
                 check.message,
+                check.error,
                 answer.status,
                 answer.json
             ));

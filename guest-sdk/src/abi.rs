@@ -93,6 +93,21 @@ where
     }
 }
 
+/// The deny every SDK policy gives, before it runs, to a call Portcullis
+/// cannot classify that may change something ([`Request::is_unknown_write`]):
+/// a policy written as a list of what it refuses would otherwise let it pass.
+/// Policies that judge such calls themselves export with
+/// `export_policy!(f, Config, judges_unknown_writes)`.
+pub fn refuse_unknown_write(request: &Request) -> Option<Decision> {
+    request.is_unknown_write().then(|| {
+        Decision::deny(format!(
+            "{} {} is not an API call Portcullis recognises, so no policy can judge it",
+            request.method(),
+            request.path()
+        ))
+    })
+}
+
 /// Checks a module config at load: `{"allow":true}` when `C` accepts it,
 /// `{"allow":false,"msg":…}` otherwise.
 pub fn validate_config<C: DeserializeOwned>(config: &[u8]) -> Vec<u8> {
@@ -150,6 +165,13 @@ pub mod wasm {
 /// IntoDecision`, where `Config: DeserializeOwned` is the module's
 /// `[module.config]` table, checked when the host loads the module.
 ///
+/// Secure by default: a call Portcullis cannot classify that may change
+/// something ([`Request::is_unknown_write`](crate::Request::is_unknown_write))
+/// is refused before the policy runs ([`refuse_unknown_write`]). A policy
+/// that judges such calls itself says so:
+/// `export_policy!(authorize, Config, judges_unknown_writes)` (with
+/// [`NoConfig`] for a policy without config).
+///
 /// Also defines `portcullis_entry::{authorize, validate_config}`, the
 /// byte-level entry points, callable natively from tests.
 ///
@@ -168,11 +190,29 @@ macro_rules! export_policy {
             request: &$crate::Request,
             _: &__PortcullisConfig,
         ) -> $crate::Decision {
+            if let Some(refused) = $crate::abi::refuse_unknown_write(request) {
+                return refused;
+            }
             $crate::IntoDecision::into_decision($policy(request))
         }
         $crate::export_policy!(@entry);
     };
     ($policy:path, $config:ty) => {
+        #[doc(hidden)]
+        type __PortcullisConfig = $config;
+        #[doc(hidden)]
+        fn __portcullis_policy(
+            request: &$crate::Request,
+            config: &__PortcullisConfig,
+        ) -> $crate::Decision {
+            if let Some(refused) = $crate::abi::refuse_unknown_write(request) {
+                return refused;
+            }
+            $crate::IntoDecision::into_decision($policy(request, config))
+        }
+        $crate::export_policy!(@entry);
+    };
+    ($policy:path, $config:ty, judges_unknown_writes) => {
         #[doc(hidden)]
         type __PortcullisConfig = $config;
         #[doc(hidden)]

@@ -9,8 +9,8 @@ use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
 use crate::docker::{
-    ContainerCreate, ContainerUpdate, ExecCreate, HostConfig, ImageCreate, NetworkCreate,
-    ServiceCreate, VolumeCreate,
+    ContainerCreate, ContainerStart, ContainerUpdate, ExecCreate, HostConfig, ImageBuild,
+    ImageCreate, NetworkCreate, PluginPrivileges, ServiceCreate, VolumeCreate,
 };
 use crate::{BodyState, MountInfo, PeerCertificate};
 
@@ -155,6 +155,15 @@ impl Request {
             && !WRITING_GETS.contains(&self.action.as_str())
     }
 
+    /// Whether the call is one Portcullis cannot classify (`action` is
+    /// `unknown`: a route missing from its table, e.g. added by a newer
+    /// daemon) and that may change something (any method but `GET`/`HEAD`).
+    /// No policy can judge such a call; [`export_policy!`](crate::export_policy)
+    /// refuses it before the policy runs unless the policy opts out.
+    pub fn is_unknown_write(&self) -> bool {
+        self.action == "unknown" && !matches!(self.method.as_str(), "GET" | "HEAD")
+    }
+
     /// The raw request-target Docker forwarded (encoding and query kept).
     pub fn uri(&self) -> &str {
         &self.uri
@@ -249,15 +258,31 @@ impl Request {
         ImageCreate::from_query(&self.query)
     }
 
+    /// The query parameters of `POST /build` (its tar body is never forwarded).
+    pub fn image_build(&self) -> ImageBuild {
+        ImageBuild::from_query(&self.query)
+    }
+
+    /// The privileges granted by `POST /plugins/pull` or `/plugins/{name}/upgrade`.
+    pub fn plugin_privileges(&self) -> Result<PluginPrivileges, BodyError> {
+        self.body()
+    }
+
     /// Every mount of a call that creates containers (`container_create`,
-    /// a pre-1.24 `container_start` body, `service_create`/`service_update`)
-    /// or a local bind volume (`volume_create`), host paths resolved by the host. An empty list for other calls and for
+    /// a pre-1.24 `container_start` body, `service_create`/`service_update`),
+    /// a volume (`volume_create`) or a managed plugin (`plugin_install`,
+    /// `plugin_upgrade`), host paths resolved by the host. An empty list for other calls and for
     /// a start without a body; an error when the body those calls need is
     /// missing or unreadable.
     pub fn mounts(&self) -> Result<&[MountInfo], BodyError> {
         let creates = matches!(
             self.action.as_str(),
-            "container_create" | "service_create" | "service_update" | "volume_create"
+            "container_create"
+                | "service_create"
+                | "service_update"
+                | "volume_create"
+                | "plugin_install"
+                | "plugin_upgrade"
         );
         match (&self.mounts, self.body_state) {
             (Some(mounts), _) => Ok(mounts),
@@ -272,12 +297,14 @@ impl Request {
         }
     }
 
-    /// The `HostConfig` body that API versions before 1.24 accept on
-    /// `POST /containers/{name}/start`; `Ok(None)` when the start has no body.
-    pub fn container_start_host_config(&self) -> Result<Option<HostConfig>, BodyError> {
+    /// The `HostConfig` that API versions before 1.24 apply from the body of
+    /// `POST /containers/{name}/start` (decoded as the daemon decodes a
+    /// create body: nested `HostConfig` or top-level fields); `Ok(None)`
+    /// when the start has no body or the body selects no `HostConfig`.
+    pub fn container_start(&self) -> Result<Option<HostConfig>, BodyError> {
         match self.body_state {
             BodyState::Absent => Ok(None),
-            _ => self.body().map(Some),
+            _ => self.body::<ContainerStart>().map(|start| start.host_config),
         }
     }
 

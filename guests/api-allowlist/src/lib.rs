@@ -116,7 +116,7 @@ pub fn authorize(req: &Request, config: &Config) -> Decision {
     }
 }
 
-export_policy!(authorize, Config);
+export_policy!(authorize, Config, judges_unknown_writes);
 
 /// One checked entry of `allow`.
 #[derive(Debug, Clone)]

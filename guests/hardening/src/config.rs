@@ -1,55 +1,117 @@
 //! `[module.config]` of `hardening`: every rule on by default, each relaxed
-//! by an explicit allowance.
+//! by an explicit allowance. Lists are allow-lists: what is not named (or
+//! built in as known safe) is refused.
 
 use serde::Deserialize;
 
 /// What the administrator allows beyond the hardened default. An empty
 /// config is the strictest policy.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// Allow `--privileged` containers and execs.
-    #[serde(default)]
     pub allow_privileged: bool,
     /// Capabilities `--cap-add` may grant (`NET_ADMIN`; the `CAP_` prefix is
     /// optional). `ALL` only if listed itself.
-    #[serde(default)]
     pub allowed_capabilities: Vec<String>,
-    /// Allow `--device` and `--device-cgroup-rule`.
-    #[serde(default)]
+    /// Allow `--device`, `--device-cgroup-rule` and device requests (`--gpus`).
     pub allow_devices: bool,
     /// Allow the host's network, PID, IPC, UTS, user and cgroup namespaces.
-    #[serde(default)]
     pub allow_host_namespaces: bool,
-    /// Allow `seccomp=unconfined`, `apparmor=unconfined`, `label=disable`,
-    /// `systempaths=unconfined`.
-    #[serde(default)]
+    /// Containers whose namespaces others may join (`--network`, `--pid`,
+    /// `--ipc` `container:<name>`), by the name or ID the client gives.
+    /// Joining is refused otherwise: the target may run in the host's
+    /// namespaces, which a policy cannot see.
+    pub joinable_containers: Vec<String>,
+    /// Allow switching confinement off: `seccomp=unconfined`,
+    /// `apparmor=unconfined`, `label=disable`, `MaskedPaths`/`ReadonlyPaths`
+    /// that unmask the daemon's defaults (`systempaths=unconfined`), and
+    /// the same for services.
     pub allow_unconfined: bool,
+    /// `--security-opt` values allowed beyond the built-in safe ones
+    /// (`no-new-privileges`, `apparmor=docker-default`, `seccomp=builtin`),
+    /// exactly as the client sends them: `label=level:s0:c100,c200`,
+    /// `apparmor=my-profile`.
+    pub allowed_security_options: Vec<String>,
+    /// Inline seccomp profiles allowed (`--security-opt seccomp=profile.json`
+    /// sends the file's JSON), by the `sha256:<hex>` digest of the JSON text
+    /// the client sends; a deny names the digest of the refused profile.
+    pub allowed_seccomp_profiles: Vec<String>,
+    /// OCI runtimes containers may use besides the default.
+    pub allowed_runtimes: Vec<String>,
     /// Host paths bind mounts may come from, by prefix (`/srv/data`); checked
     /// against the path with every symlink resolved. Empty: no bind mounts.
-    #[serde(default)]
     pub bind_prefixes: Vec<String>,
     /// Refuse named and anonymous volumes too.
-    #[serde(default)]
     pub deny_volumes: bool,
+    /// Volume drivers that may create volumes (`local` is the built-in one).
+    pub allowed_volume_drivers: Vec<String>,
+    /// Filesystem `type`s a `local` volume may mount besides `tmpfs`
+    /// (`nfs`, `cifs`). A `local` volume that binds a host path
+    /// (`o=bind`) is judged by `bind_prefixes` instead.
+    pub allowed_volume_types: Vec<String>,
     /// Allow `--volumes-from` (inherits every mount of another container).
-    #[serde(default)]
     pub allow_volumes_from: bool,
     /// Registries images may come from (`docker.io`, `registry.example.com:5000`).
     /// Absent: any registry.
-    #[serde(default)]
     pub allowed_registries: Option<Vec<String>>,
-    /// Lowest host port a container may publish (0: any). Default 1024.
-    #[serde(default = "default_min_host_port")]
+    /// Allow `docker load` and `docker import` from a file: the image
+    /// archive is not JSON, so Docker does not forward it to plugins.
+    pub allow_image_archives: bool,
+    /// Allow the daemon to download what a client names by URL
+    /// (`docker import <url>`, `docker build <url>`).
+    pub allow_remote_urls: bool,
+    /// Allow `docker build` (and BuildKit's `/session` and `/grpc`): the
+    /// build context and its Dockerfile are never forwarded to plugins, so
+    /// its `FROM` and `RUN` steps cannot be judged.
+    pub allow_build: bool,
+    /// Allow `docker cp` into containers: the archive is not forwarded.
+    pub allow_copy_to_containers: bool,
+    /// Network drivers `docker network create` may use.
+    pub allowed_network_drivers: Vec<String>,
+    /// Lowest host port a container or service may publish (0: any). Default 1024.
     pub min_host_port: u16,
     /// Allow installing, creating, upgrading, enabling and configuring
-    /// managed plugins (each can ask for host mounts and capabilities).
-    #[serde(default)]
+    /// managed plugins; the privileges an install grants are still judged
+    /// by the rules above.
     pub allow_plugin_management: bool,
+    /// Allow `swarm init`, `join`, `update`, `leave`, `unlock` and node
+    /// updates (joining a foreign manager hands the node to it).
+    pub allow_swarm_management: bool,
+    /// Allow calls Portcullis cannot classify (a route newer than its table)
+    /// whose method may change something.
+    pub allow_unknown_writes: bool,
 }
 
-fn default_min_host_port() -> u16 {
-    1024
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            allow_privileged: false,
+            allowed_capabilities: Vec::new(),
+            allow_devices: false,
+            allow_host_namespaces: false,
+            joinable_containers: Vec::new(),
+            allow_unconfined: false,
+            allowed_security_options: Vec::new(),
+            allowed_seccomp_profiles: Vec::new(),
+            allowed_runtimes: vec!["runc".into(), "io.containerd.runc.v2".into()],
+            bind_prefixes: Vec::new(),
+            deny_volumes: false,
+            allowed_volume_drivers: vec!["local".into()],
+            allowed_volume_types: Vec::new(),
+            allow_volumes_from: false,
+            allowed_registries: None,
+            allow_image_archives: false,
+            allow_remote_urls: false,
+            allow_build: false,
+            allow_copy_to_containers: false,
+            allowed_network_drivers: vec!["bridge".into(), "overlay".into()],
+            min_host_port: 1024,
+            allow_plugin_management: false,
+            allow_swarm_management: false,
+            allow_unknown_writes: false,
+        }
+    }
 }
 
 impl Config {
@@ -79,6 +141,17 @@ impl Config {
         self.allowed_registries
             .as_ref()
             .is_none_or(|allowed| allowed.iter().any(|r| r.eq_ignore_ascii_case(registry)))
+    }
+
+    /// Whether a `container:<name>` namespace may be joined.
+    pub fn joinable(&self, container: &str) -> bool {
+        self.joinable_containers.iter().any(|c| c == container)
+    }
+
+    /// Whether `driver` (`""` is `local`) may create volumes.
+    pub fn volume_driver_allowed(&self, driver: &str) -> bool {
+        let driver = if driver.is_empty() { "local" } else { driver };
+        self.allowed_volume_drivers.iter().any(|d| d == driver)
     }
 }
 
@@ -114,5 +187,14 @@ mod tests {
         };
         assert!(config.capability_allowed("NET_ADMIN"));
         assert!(!config.capability_allowed("ALL"));
+    }
+
+    #[test]
+    fn an_empty_table_is_the_strict_default() {
+        let config: Config = serde_json::from_str("{}").unwrap();
+        assert_eq!(config.min_host_port, 1024);
+        assert!(config.volume_driver_allowed(""));
+        assert!(!config.volume_driver_allowed("convoy"));
+        assert!(!config.allow_build && !config.allow_unknown_writes);
     }
 }

@@ -1,22 +1,27 @@
 //! `hardening`: what a container may do to its host, refused unless the
 //! administrator allows it. The rules of the seeds' plugins (authobot's no
-//! bind mounts and no privileged, the OPA tutorial's seccomp rule) and of
-//! HBM's rule set, in one configurable module:
+//! bind mounts and no privileged, the OPA tutorial's seccomp rule), of
+//! HBM's rule set and of the CIS Docker Benchmark's section 5, in one
+//! configurable module. Allow-lists throughout: a value is accepted when it
+//! is known to keep the container confined or the config names it.
 //!
-//! - `--privileged` containers and execs (also through a pre-1.24 start body);
-//! - `--cap-add` outside `allowed_capabilities`;
-//! - devices and device cgroup rules;
-//! - the host's network, PID, IPC, UTS, user and cgroup namespaces;
-//! - `seccomp=unconfined`, `apparmor=unconfined`, `label=disable`,
-//!   `systempaths=unconfined` (both the `=` and the old `:` spelling);
-//! - bind mounts whose source, with every symlink resolved by the host, lies
-//!   outside `bind_prefixes` (named volumes allowed unless `deny_volumes`),
-//!   `--volumes-from`, and `local` volumes created with `o=bind`;
-//! - images from registries outside `allowed_registries` (create, pull, services);
-//! - host ports below `min_host_port`;
-//! - managed plugin installation and configuration;
-//! - and any of these calls whose body the policy cannot read (absent, not
-//!   forwarded by Docker, malformed): the CVE-2024-41110 class of bypass.
+//! - `--privileged` containers and execs, added capabilities, devices;
+//! - the host's namespaces, and other containers' namespaces (`container:<id>`);
+//! - security options that are not known safe (`seccomp=unconfined`, inline
+//!   seccomp profiles, SELinux labels, AppArmor profiles), and masked or
+//!   read-only path lists that unmask `/proc` (`systempaths=unconfined`);
+//! - bind mounts outside `bind_prefixes` (symlinks resolved by the host),
+//!   `--volumes-from`, volume drivers and `local` volume options that mount
+//!   a host path or filesystem;
+//! - images from registries outside `allowed_registries`, and the ways
+//!   around that list (`docker load`, `import`, `build`);
+//! - what Docker never shows a plugin: tar bodies (build contexts, image
+//!   archives, `docker cp` uploads), bodies too large to forward, calls
+//!   Portcullis cannot classify;
+//! - swarm membership, services that would do any of the above on a node,
+//!   managed plugins and the privileges they are granted.
+//!
+//! `guests/hardening/README.md` has the field-by-field table.
 //!
 //! ```toml
 //! [[module]]
@@ -29,223 +34,121 @@
 //! ```
 
 mod config;
+mod host_config;
+mod images;
+mod mounts;
+mod security_options;
+mod swarm;
 
 pub use config::Config;
-use portcullis_sdk::docker::{HostConfig, ImageReference};
-use portcullis_sdk::{BodyError, Decision, MountInfo, MountKind, Phase, Request, export_policy};
+use portcullis_sdk::{BodyError, Decision, Phase, Request, export_policy};
+
+/// The reasons a call is refused, collected so that a deny names them all.
+#[derive(Debug, Default)]
+pub(crate) struct Violations(Vec<String>);
+
+impl Violations {
+    pub(crate) fn push(&mut self, why: impl Into<String>) {
+        self.0.push(why.into());
+    }
+
+    fn into_decision(self) -> Decision {
+        if self.0.is_empty() {
+            Decision::allow()
+        } else {
+            Decision::deny(self.0.join("; "))
+        }
+    }
+}
 
 /// The policy: every violation found, or allow.
 pub fn authorize(req: &Request, config: &Config) -> Result<Decision, BodyError> {
     if req.phase() == Phase::Response {
         return Ok(Decision::allow()); // judged in the request phase
     }
-    let mut violations = Vec::new();
+    let mut out = Violations::default();
     match req.action() {
         "container_create" => {
             let create = req.container_create()?;
-            check_host_config(&create.host_config, config, &mut violations);
-            check_image(&create.image, config, &mut violations);
-            check_mounts(req.mounts()?, config, &mut violations);
+            host_config::check(&create.host_config, config, &mut out);
+            images::check_image(&create.config.image, config, &mut out);
+            mounts::check(req.mounts()?, config, &mut out);
         }
         "container_start" => {
-            if let Some(host_config) = req.container_start_host_config()? {
-                check_host_config(&host_config, config, &mut violations);
-                check_mounts(req.mounts()?, config, &mut violations);
+            if let Some(host_config) = req.container_start()? {
+                host_config::check(&host_config, config, &mut out);
+                mounts::check(req.mounts()?, config, &mut out);
             }
         }
         "container_exec_create" if req.exec_create()?.privileged && !config.allow_privileged => {
-            violations.push("privileged exec is not allowed".to_owned());
+            out.push("privileged exec is not allowed");
         }
         "container_update" => {
             let update = req.container_update()?;
-            if !config.allow_devices
-                && (!update.devices.is_empty() || !update.device_cgroup_rules.is_empty())
-            {
-                violations.push("devices are not allowed".to_owned());
+            let devices = !update.devices.is_empty()
+                || !update.device_cgroup_rules.is_empty()
+                || !update.device_requests.is_empty();
+            if devices && !config.allow_devices {
+                out.push("devices are not allowed");
             }
         }
-        "image_create" => {
-            if let Some(pulled) = req.image_create().pulled() {
-                check_registry(&pulled, config, &mut violations);
-            }
+        "container_archive_extract" if !config.allow_copy_to_containers => {
+            out.push(unseen(
+                "copying into a container",
+                "its archive",
+                "allow_copy_to_containers",
+            ));
+        }
+        "image_create" | "images_load" | "image_build" | "session" | "grpc" | "image_push" => {
+            images::check_call(req, config, &mut out);
         }
         "volume_create" => {
             req.volume_create()?;
-            check_mounts(req.mounts()?, config, &mut violations);
+            mounts::check(req.mounts()?, config, &mut out);
         }
-        "service_create" | "service_update" => {
-            let spec = req.service_create()?.task_template.container_spec;
-            check_image(&spec.image, config, &mut violations);
-            for capability in &spec.capability_add {
-                check_capability(capability, config, &mut violations);
+        "network_create" => {
+            let network = req.network_create()?;
+            let driver = if network.driver.is_empty() {
+                "bridge"
+            } else {
+                &network.driver
+            };
+            if !config.allowed_network_drivers.iter().any(|d| d == driver) {
+                out.push(format!("network driver {driver} is not allowed"));
             }
-            check_mounts(req.mounts()?, config, &mut violations);
         }
-        "plugin_install" | "plugin_create" | "plugin_upgrade" | "plugin_enable" | "plugin_set"
-            if !config.allow_plugin_management =>
+        "service_create" | "service_update" => swarm::check_service(req, config, &mut out)?,
+        "plugin_install" | "plugin_upgrade" | "plugin_create" | "plugin_enable" | "plugin_set" => {
+            swarm::check_plugin(req, config, &mut out)?
+        }
+        "swarm_init" | "swarm_join" | "swarm_update" | "swarm_leave" | "swarm_unlock"
+        | "node_update" | "node_delete"
+            if !config.allow_swarm_management =>
         {
-            violations.push(format!(
-                "managing plugins ({}) is not allowed",
+            out.push(format!(
+                "swarm management ({}) is not allowed",
                 req.action()
+            ));
+        }
+        _ if req.is_unknown_write() && !config.allow_unknown_writes => {
+            out.push(format!(
+                "{} {} is not an API call Portcullis recognises, so it cannot be judged",
+                req.method(),
+                req.path()
             ));
         }
         _ => {}
     }
-    Ok(if violations.is_empty() {
-        Decision::allow()
-    } else {
-        Decision::deny(violations.join("; "))
-    })
+    Ok(out.into_decision())
 }
 
-export_policy!(authorize, Config);
+export_policy!(authorize, Config, judges_unknown_writes);
 
-fn check_host_config(host: &HostConfig, config: &Config, violations: &mut Vec<String>) {
-    if host.privileged && !config.allow_privileged {
-        violations.push("privileged containers are not allowed".to_owned());
-    }
-    for capability in host.cap_add.iter() {
-        check_capability(capability, config, violations);
-    }
-    if !config.allow_devices && (!host.devices.is_empty() || !host.device_cgroup_rules.is_empty()) {
-        violations.push("devices are not allowed".to_owned());
-    }
-    if !config.allow_host_namespaces {
-        let modes = [
-            ("network", &host.network_mode),
-            ("PID", &host.pid_mode),
-            ("IPC", &host.ipc_mode),
-            ("UTS", &host.uts_mode),
-            ("user", &host.userns_mode),
-            ("cgroup", &host.cgroupns_mode),
-        ];
-        for (namespace, mode) in modes {
-            if mode.eq_ignore_ascii_case("host") {
-                violations.push(format!("the host {namespace} namespace is not allowed"));
-            }
-        }
-    }
-    if !config.allow_unconfined {
-        for option in &host.security_opt {
-            if is_unconfined(option) {
-                violations.push(format!("security option {option} is not allowed"));
-            }
-        }
-    }
-    if config.min_host_port > 0 {
-        for (port, bindings) in &host.port_bindings {
-            for binding in bindings {
-                let first = binding
-                    .host_port
-                    .split('-')
-                    .next()
-                    .unwrap_or_default()
-                    .trim();
-                match first.parse::<u32>() {
-                    Ok(host_port)
-                        if host_port > 0 && host_port < u32::from(config.min_host_port) =>
-                    {
-                        violations.push(format!(
-                            "publishing {port} on host port {host_port} (below {}) is not allowed",
-                            config.min_host_port
-                        ))
-                    }
-                    Ok(_) => {}
-                    Err(_) if first.is_empty() => {} // a random host port
-                    Err(_) => violations.push(format!(
-                        "host port {:?} of {port} is not a port",
-                        binding.host_port
-                    )),
-                }
-            }
-        }
-    }
-}
-
-/// Whether a `--security-opt` switches confinement off. Docker accepts
-/// `key=value` and, for old clients, `key:value`.
-fn is_unconfined(option: &str) -> bool {
-    let (key, value) = option
-        .split_once('=')
-        .or_else(|| option.split_once(':'))
-        .unwrap_or((option, ""));
-    matches!(
-        (key, value),
-        ("seccomp" | "apparmor" | "systempaths", "unconfined") | ("label", "disable")
+/// The message for a call whose effect lies in a body Docker never forwards.
+pub(crate) fn unseen(what: &str, body: &str, switch: &str) -> String {
+    format!(
+        "{what} is not allowed: Docker does not show {body} to authorization plugins, so it cannot be judged (set {switch} = true to allow it)"
     )
-}
-
-fn check_capability(capability: &str, config: &Config, violations: &mut Vec<String>) {
-    if !config.capability_allowed(capability) {
-        violations.push(format!("capability {capability} is not allowed"));
-    }
-}
-
-fn check_image(image: &str, config: &Config, violations: &mut Vec<String>) {
-    // An image ID names an image already on the host; its pull was judged then.
-    let id = image.strip_prefix("sha256:").unwrap_or(image);
-    let is_id = id.len() >= 12 && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_hexdigit());
-    if !image.is_empty() && !is_id {
-        check_registry(&ImageReference::parse(image), config, violations);
-    }
-}
-
-fn check_registry(reference: &ImageReference, config: &Config, violations: &mut Vec<String>) {
-    if !config.registry_allowed(&reference.registry) {
-        violations.push(format!(
-            "images from {} ({}) are not allowed",
-            reference.registry, reference.repository
-        ));
-    }
-}
-
-fn check_mounts(mounts: &[MountInfo], config: &Config, violations: &mut Vec<String>) {
-    for mount in mounts {
-        match mount.kind {
-            MountKind::Bind => check_bind(mount, config, violations),
-            MountKind::Volume if config.deny_volumes => {
-                let name = if mount.source.is_empty() {
-                    "anonymous"
-                } else {
-                    &mount.source
-                };
-                violations.push(format!("volume {name} at {} is not allowed", mount.target));
-            }
-            MountKind::VolumesFrom if !config.allow_volumes_from => {
-                violations.push(format!("--volumes-from {} is not allowed", mount.source));
-            }
-            MountKind::Unknown | MountKind::Npipe => {
-                violations.push(format!(
-                    "mount of {:?} ({}) is not allowed",
-                    mount.source, mount.origin
-                ));
-            }
-            // Devices are judged with the host config; tmpfs, images and
-            // cluster volumes expose nothing of the host.
-            _ => {}
-        }
-    }
-}
-
-fn check_bind(mount: &MountInfo, config: &Config, violations: &mut Vec<String>) {
-    let (Some(normalized), Some(resolved)) = (&mount.normalized, &mount.resolved) else {
-        let why = mount.resolve_error.as_deref().unwrap_or("unresolved");
-        violations.push(format!(
-            "bind mount of {} cannot be checked: {why}",
-            mount.source
-        ));
-        return;
-    };
-    if !config.bind_allowed(resolved) || !config.bind_allowed(normalized) {
-        let shown = if resolved == normalized {
-            resolved.clone()
-        } else {
-            format!("{normalized}, resolved {resolved}")
-        };
-        violations.push(format!(
-            "bind mount of {shown} is outside the allowed host paths"
-        ));
-    }
 }
 
 #[cfg(test)]

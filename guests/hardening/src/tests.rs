@@ -43,7 +43,6 @@ fn captured_everyday_calls_pass_the_strict_default() {
         "run_it__02_POST_containers-create.json",
         "exec__03_POST_containers-bg-exec.json",
         "volume_create__02_POST_volumes-create.json",
-        "import__02_POST_images-create.json",
         "create_100kb_label__01_POST_containers-create.json",
     ] {
         assert!(
@@ -56,6 +55,17 @@ fn captured_everyday_calls_pass_the_strict_default() {
         &fixture_response("run_priv__02_POST_containers-create.json"),
         &strict()
     ));
+}
+
+#[test]
+fn the_captured_docker_import_needs_allow_image_archives() {
+    let import = fixture("import__02_POST_images-create.json");
+    assert_denied!(authorize(&import, &strict()), "allow_image_archives");
+    let config = Config {
+        allow_image_archives: true,
+        ..strict()
+    };
+    assert_allowed!(authorize(&import, &config));
 }
 
 #[test]
@@ -122,30 +132,142 @@ fn every_host_namespace_is_denied() {
         );
     }
     assert_allowed!(authorize(
-        &create(r#"{"NetworkMode":"bridge","PidMode":"container:db"}"#),
+        &create(r#"{"NetworkMode":"bridge","IpcMode":"shareable","CgroupnsMode":"private"}"#),
         &strict()
     ));
 }
 
 #[test]
-fn unconfined_security_options_are_denied_in_both_spellings() {
+fn joining_another_containers_namespaces_needs_the_allow_list() {
+    for field in ["NetworkMode", "PidMode", "IpcMode"] {
+        let req = create(&format!(r#"{{"{field}":"container:db"}}"#));
+        assert_denied!(authorize(&req, &strict()), "namespace of container db");
+        let config = Config {
+            joinable_containers: vec!["db".into()],
+            ..strict()
+        };
+        assert_allowed!(authorize(&req, &config));
+    }
+    assert_denied!(
+        authorize(&create(r#"{"PidMode":"private"}"#), &strict()),
+        "PID namespace mode \"private\""
+    );
+}
+
+#[test]
+fn security_options_are_an_allow_list() {
     for option in [
         "seccomp=unconfined",
         "seccomp:unconfined",
         "apparmor=unconfined",
         "label=disable",
         "label:disable",
+        "disable",
         "systempaths=unconfined",
+        "label=type:spc_t",
     ] {
         let req = create(&format!(r#"{{"SecurityOpt":["{option}"]}}"#));
         assert_denied!(authorize(&req, &strict()), option);
     }
+    assert_denied!(
+        authorize(
+            &create(r#"{"SecurityOpt":["seccomp=default.json"]}"#),
+            &strict()
+        ),
+        "inline seccomp profile"
+    );
     assert_allowed!(authorize(
         &create(
-            r#"{"SecurityOpt":["no-new-privileges","seccomp=default.json","label=type:svirt_t"]}"#
+            r#"{"SecurityOpt":["no-new-privileges","apparmor=docker-default","seccomp=builtin"]}"#
         ),
         &strict()
     ));
+    let labelled = create(r#"{"SecurityOpt":["label=level:s0:c100,c200"]}"#);
+    let config = Config {
+        allowed_security_options: vec!["label=level:s0:c100,c200".into()],
+        ..strict()
+    };
+    assert_allowed!(authorize(&labelled, &config));
+}
+
+#[test]
+fn an_inline_seccomp_profile_passes_only_by_digest() {
+    let req = create(r#"{"SecurityOpt":["seccomp={\"defaultAction\":\"SCMP_ACT_ALLOW\"}"]}"#);
+    let decision = decide(&req, &strict());
+    assert_denied!(decision.clone(), "inline seccomp profile sha256:");
+    let digest = decision
+        .message()
+        .unwrap()
+        .split_whitespace()
+        .nth(3)
+        .unwrap()
+        .to_owned();
+    let config = Config {
+        allowed_seccomp_profiles: vec![digest],
+        ..strict()
+    };
+    assert_allowed!(authorize(&req, &config));
+}
+
+#[test]
+fn masked_and_readonly_paths_may_only_add_to_the_defaults() {
+    assert_denied!(
+        authorize(
+            &create(r#"{"MaskedPaths":[],"ReadonlyPaths":[]}"#),
+            &strict()
+        ),
+        "MaskedPaths without /proc/asound"
+    );
+    assert_denied!(
+        authorize(&create(r#"{"ReadonlyPaths":["/proc/bus"]}"#), &strict()),
+        "ReadonlyPaths without /proc/fs"
+    );
+    assert_allowed!(authorize(&create(r#"{"MaskedPaths":null}"#), &strict()));
+    let superset = r#"{"MaskedPaths":["/proc/asound","/proc/acpi","/proc/kcore","/proc/keys","/proc/latency_stats","/proc/timer_list","/proc/timer_stats","/proc/sched_debug","/proc/scsi","/sys/firmware","/sys/devices/virtual/powercap","/secret"]}"#;
+    assert_allowed!(authorize(&create(superset), &strict()));
+    assert_allowed!(authorize(
+        &create(r#"{"MaskedPaths":[]}"#),
+        &Config {
+            allow_unconfined: true,
+            ..strict()
+        }
+    ));
+}
+
+#[test]
+fn device_requests_and_unknown_runtimes_are_denied() {
+    assert_denied!(
+        authorize(
+            &create(r#"{"DeviceRequests":[{"Count":-1,"Capabilities":[["gpu"]]}]}"#),
+            &strict()
+        ),
+        "devices are not allowed"
+    );
+    assert_denied!(
+        authorize(&create(r#"{"Runtime":"kata"}"#), &strict()),
+        "runtime kata"
+    );
+    assert_allowed!(authorize(&create(r#"{"Runtime":"runc"}"#), &strict()));
+}
+
+#[test]
+fn host_config_fields_at_the_top_level_of_the_body_are_judged() {
+    for body in [
+        r#"{"Image":"busybox","Privileged":true}"#,
+        r#"{"Image":"busybox","Privileged":true,"HostConfig":null}"#,
+        r#"{"Image":"busybox","HostConfig":{"CapAdd":["NET_RAW"]},"HostConfig":null,"privileged":true}"#,
+    ] {
+        let req = RequestBuilder::post_json("/v1.45/containers/create", body).build();
+        assert_denied!(authorize(&req, &strict()), "privileged containers");
+    }
+    let req = RequestBuilder::post_json(
+        "/v1.41/containers/create",
+        r#"{"Image":"busybox","Binds":["/:/h"],"PidMode":"host"}"#,
+    )
+    .build();
+    let decision = decide(&req, &strict());
+    assert_denied!(decision.clone(), "bind mount of / is outside");
+    assert_denied!(decision, "the host PID namespace");
 }
 
 #[test]
@@ -199,6 +321,60 @@ fn volumes_are_allowed_unless_denied_and_volumes_from_is_denied() {
         authorize(&create(r#"{"VolumesFrom":["db"]}"#), &strict()),
         "--volumes-from db"
     );
+}
+
+#[test]
+fn volume_drivers_and_local_volume_options_are_an_allow_list() {
+    let mount = |options: &str| {
+        create(&format!(
+            r#"{{"Mounts":[{{"Type":"volume","Source":"v","Target":"/v","VolumeOptions":{{"DriverConfig":{{"Name":"local","Options":{options}}}}}}}]}}"#
+        ))
+    };
+    assert_denied!(
+        authorize(
+            &mount(r#"{"type":"none","o":"bind","device":"/"}"#),
+            &strict()
+        ),
+        "bind mount of / is outside"
+    );
+    assert_denied!(
+        authorize(&mount(r#"{"type":"proc","device":"proc"}"#), &strict()),
+        "filesystem type \"proc\""
+    );
+    assert_denied!(
+        authorize(&mount(r#"{"type":"ext4","device":"/dev/sda1"}"#), &strict()),
+        "filesystem type \"ext4\""
+    );
+    assert_allowed!(authorize(
+        &mount(r#"{"type":"tmpfs","device":"tmpfs","o":"size=10m,uid=1000"}"#),
+        &strict()
+    ));
+    assert_allowed!(authorize(
+        &mount(r#"{"type":"nfs","device":":/export","o":"addr=10.0.0.1"}"#),
+        &Config {
+            allowed_volume_types: vec!["nfs".into()],
+            ..strict()
+        }
+    ));
+    let foreign = create(
+        r#"{"Mounts":[{"Type":"volume","Source":"v","Target":"/v","VolumeOptions":{"DriverConfig":{"Name":"convoy"}}}]}"#,
+    );
+    assert_denied!(authorize(&foreign, &strict()), "volume driver convoy");
+    let top_level_driver = RequestBuilder::post_json(
+        "/v1.41/containers/create",
+        r#"{"VolumeDriver":"convoy","HostConfig":{"Binds":["data:/data"]}}"#,
+    )
+    .build();
+    assert_denied!(
+        authorize(&top_level_driver, &strict()),
+        "volume driver convoy (data)"
+    );
+    let sysfs = RequestBuilder::post_json(
+        "/v1.41/volumes/create",
+        r#"{"Name":"s","DriverOpts":{"type":"sysfs","device":"sysfs"}}"#,
+    )
+    .build();
+    assert_denied!(authorize(&sysfs, &strict()), "filesystem type \"sysfs\"");
 }
 
 #[test]
@@ -278,6 +454,192 @@ fn privileged_execs_and_legacy_start_bodies_are_denied() {
     let decision = decide(&start, &strict());
     assert_denied!(decision.clone(), "bind mount of /");
     assert_denied!(decision, "capability ALL");
+}
+
+#[test]
+fn calls_whose_effect_docker_never_shows_are_denied_unless_allowed() {
+    let cases = [
+        ("POST", "/v1.41/build?t=x", "allow_build"),
+        ("POST", "/v1.41/session", "allow_build"),
+        ("POST", "/v1.41/grpc", "allow_build"),
+        ("POST", "/v1.41/images/load", "allow_image_archives"),
+        (
+            "POST",
+            "/v1.41/images/create?fromSrc=-&repo=x",
+            "allow_image_archives",
+        ),
+        (
+            "PUT",
+            "/v1.41/containers/bg/archive?path=/",
+            "allow_copy_to_containers",
+        ),
+    ];
+    for (method, uri, switch) in cases {
+        let req = RequestBuilder::new(method, uri).build();
+        assert_denied!(authorize(&req, &strict()), switch);
+    }
+    let url =
+        RequestBuilder::new("POST", "/v1.41/images/create?fromSrc=http://x/rootfs.tar").build();
+    assert_denied!(authorize(&url, &strict()), "allow_remote_urls");
+    let relaxed = Config {
+        allow_build: true,
+        allow_image_archives: true,
+        allow_copy_to_containers: true,
+        ..strict()
+    };
+    for (method, uri, _) in cases {
+        assert_allowed!(authorize(
+            &RequestBuilder::new(method, uri).build(),
+            &relaxed
+        ));
+    }
+    let host_build = RequestBuilder::new("POST", "/v1.41/build?networkmode=host").build();
+    assert_denied!(authorize(&host_build, &relaxed), "host network namespace");
+    let remote =
+        RequestBuilder::new("POST", "/v1.41/build?remote=https://git.example.com/x.git").build();
+    assert_denied!(authorize(&remote, &relaxed), "allow_remote_urls");
+}
+
+#[test]
+fn unknown_writes_are_denied_and_unknown_reads_pass() {
+    let unknown = RequestBuilder::post_json("/v1.41/containers/bg/frobnicate", "{}").build();
+    assert_eq!(unknown.action(), "unknown");
+    assert_denied!(
+        authorize(&unknown, &strict()),
+        "not an API call Portcullis recognises"
+    );
+    assert_allowed!(authorize(
+        &unknown,
+        &Config {
+            allow_unknown_writes: true,
+            ..strict()
+        }
+    ));
+    assert_allowed!(authorize(
+        &RequestBuilder::get("/v1.41/frobnicate").build(),
+        &strict()
+    ));
+    // The byte-level entry point honours the config: the SDK's default
+    // refusal is waived for this policy, which judges unknown calls itself.
+    let envelope = RequestBuilder::post_json("/v1.41/containers/bg/frobnicate", "{}")
+        .config(serde_json::json!({"allow_unknown_writes": true}))
+        .envelope();
+    assert_eq!(portcullis_entry::authorize(&envelope), br#"{"allow":true}"#);
+}
+
+#[test]
+fn a_scheme_with_one_slash_is_still_containers_create() {
+    let req = RequestBuilder::post_json(
+        "http:/v1.41/containers/create",
+        r#"{"Image":"busybox","HostConfig":{"Privileged":true}}"#,
+    )
+    .build();
+    assert_eq!(req.action(), "container_create");
+    assert_denied!(authorize(&req, &strict()), "privileged containers");
+}
+
+#[test]
+fn swarm_membership_is_denied_unless_allowed() {
+    for uri in [
+        "/v1.41/swarm/init",
+        "/v1.41/swarm/join",
+        "/v1.41/swarm/update?version=1",
+    ] {
+        let req = RequestBuilder::post_json(uri, "{}").build();
+        assert_denied!(authorize(&req, &strict()), "swarm management");
+    }
+}
+
+#[test]
+fn services_are_held_to_the_container_rules() {
+    let service = |spec: &str| {
+        RequestBuilder::post_json(
+            "/v1.41/services/create",
+            &format!(r#"{{"Name":"s",{spec}}}"#),
+        )
+        .build()
+    };
+    let cases = [
+        (
+            r#""TaskTemplate":{"ContainerSpec":{"Image":"busybox"},"Networks":[{"Target":"host"}]}"#,
+            "host network",
+        ),
+        (
+            r#""Networks":[{"Target":"host"}],"TaskTemplate":{"ContainerSpec":{"Image":"busybox"}}"#,
+            "host network",
+        ),
+        (
+            r#""TaskTemplate":{"ContainerSpec":{"Image":"busybox"}},"EndpointSpec":{"Ports":[{"TargetPort":80,"PublishedPort":80}]}"#,
+            "host port 80",
+        ),
+        (
+            r#""TaskTemplate":{"ContainerSpec":{"Image":"busybox","Mounts":[{"Type":"bind","Source":"/","Target":"/h"}]}}"#,
+            "bind mount of /",
+        ),
+        (
+            r#""TaskTemplate":{"ContainerSpec":{"Image":"busybox","Mounts":[{"Type":"volume","Source":"v","Target":"/v","VolumeOptions":{"DriverConfig":{"Name":"local","Options":{"type":"none","o":"bind","device":"/etc"}}}}]}}"#,
+            "bind mount of /etc",
+        ),
+        (
+            r#""TaskTemplate":{"ContainerSpec":{"Image":"busybox","Privileges":{"Seccomp":{"Mode":"unconfined"}}}}"#,
+            "seccomp mode",
+        ),
+        (
+            r#""TaskTemplate":{"ContainerSpec":{"Image":"busybox","Privileges":{"AppArmor":{"Mode":"disabled"}}}}"#,
+            "AppArmor mode",
+        ),
+        (
+            r#""TaskTemplate":{"ContainerSpec":{"Image":"busybox","Privileges":{"SELinuxContext":{"Disable":true}}}}"#,
+            "SELinux labelling disabled",
+        ),
+        (
+            r#""TaskTemplate":{"Runtime":"plugin","PluginSpec":{"Name":"x","Remote":"x"}}"#,
+            "install plugins",
+        ),
+    ];
+    for (spec, needle) in cases {
+        assert_denied!(authorize(&service(spec), &strict()), needle);
+    }
+    assert_allowed!(authorize(
+        &service(
+            r#""TaskTemplate":{"ContainerSpec":{"Image":"busybox"}},"EndpointSpec":{"Ports":[{"TargetPort":80,"PublishedPort":8080}]}"#
+        ),
+        &strict()
+    ));
+}
+
+#[test]
+fn plugin_privileges_are_held_to_the_container_rules() {
+    let allowed = Config {
+        allow_plugin_management: true,
+        ..strict()
+    };
+    let install = |privileges: &str| {
+        RequestBuilder::post_json("/v1.41/plugins/pull?remote=vieux/sshfs", privileges).build()
+    };
+    let cases = [
+        (r#"[{"Name":"network","Value":["host"]}]"#, "host network"),
+        (
+            r#"[{"Name":"mount","Value":["/var/lib/docker/plugins/"]}]"#,
+            "bind mount of /var/lib/docker/plugins",
+        ),
+        (r#"[{"Name":"device","Value":["/dev/fuse"]}]"#, "devices"),
+        (
+            r#"[{"Name":"capabilities","Value":["CAP_SYS_ADMIN"]}]"#,
+            "capability CAP_SYS_ADMIN",
+        ),
+        (
+            r#"[{"Name":"host pid namespace","Value":["true"]}]"#,
+            "host pid namespace",
+        ),
+        (
+            r#"[{"Name":"new privilege","Value":["x"]}]"#,
+            "plugin privilege \"new privilege\"",
+        ),
+    ];
+    for (privileges, needle) in cases {
+        assert_denied!(authorize(&install(privileges), &allowed), needle);
+    }
 }
 
 #[test]

@@ -17,9 +17,7 @@ pub fn authorize(req: &Request) -> Result<Decision, BodyError> {
     let privileged = match req.action() {
         "container_create" => req.container_create()?.host_config.privileged,
         "container_exec_create" => req.exec_create()?.privileged,
-        "container_start" => req
-            .container_start_host_config()?
-            .is_some_and(|hc| hc.privileged),
+        "container_start" => req.container_start()?.is_some_and(|hc| hc.privileged),
         _ => false,
     };
     Ok(if privileged {

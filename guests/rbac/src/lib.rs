@@ -252,7 +252,7 @@ fn identify<'a>(
     }
 }
 
-export_policy!(authorize, Config);
+export_policy!(authorize, Config, judges_unknown_writes);
 
 #[cfg(test)]
 mod tests;

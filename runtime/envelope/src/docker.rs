@@ -6,21 +6,32 @@
 //! accessors refuse a missing body instead of pretending it was empty; the
 //! host uses the same types to resolve mounts, so both sides agree.
 
+pub mod build;
 pub mod container;
 pub mod exec;
 #[doc(hidden)]
 pub mod gojson;
 pub mod image;
 pub mod network;
+pub mod plugin;
 pub mod service;
 pub mod update;
 pub mod volume;
 
-pub use container::{ContainerCreate, DeviceMapping, HostConfig, LogConfig, Mount, PortBinding};
+pub use build::ImageBuild;
+pub use container::{
+    BindOptions, ContainerConfig, ContainerCreate, ContainerStart, DeviceMapping, DeviceRequest,
+    HostConfig, LogConfig, Mount, NetworkingConfig, PortBinding, TmpfsOptions, VolumeDriver,
+    VolumeOptions,
+};
 pub use exec::ExecCreate;
 pub use gojson::StrSlice;
 pub use image::{ImageCreate, ImageReference};
 pub use network::NetworkCreate;
-pub use service::{ContainerSpec, ServiceCreate, TaskTemplate};
+pub use plugin::{PluginPrivilege, PluginPrivileges};
+pub use service::{
+    AppArmorOpts, ContainerSpec, EndpointSpec, NetworkAttachment, PluginSpec, PortConfig,
+    Privileges, SeccompOpts, SelinuxContext, ServiceCreate, TaskTemplate,
+};
 pub use update::{ContainerUpdate, RestartPolicy};
-pub use volume::VolumeCreate;
+pub use volume::{VolumeCreate, is_local_driver, local_bind_device};

@@ -12,9 +12,11 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use crate::BodyState;
-use crate::docker::{ContainerCreate, HostConfig, ServiceCreate, VolumeCreate};
+use crate::docker::{
+    ContainerCreate, ContainerStart, PluginPrivileges, ServiceCreate, VolumeCreate,
+};
 use crate::identity::{PeerCertificate, peer_certificate};
-use crate::mounts::{MountInfo, container_mounts, service_mounts, volume_mounts};
+use crate::mounts::{MountInfo, container_mounts, plugin_mounts, service_mounts, volume_mounts};
 use crate::redact::{Redacted, redact_body, redact_headers};
 use crate::routes;
 use crate::uri::{self, UriError};
@@ -79,8 +81,9 @@ pub struct Envelope {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub peer_certificate_error: Option<String>,
     /// For calls that create containers (`container_create`, a pre-1.24
-    /// `container_start` body, `service_create`/`service_update`) or local
-    /// bind volumes (`volume_create`): every mount, host paths resolved.
+    /// `container_start` body, `service_create`/`service_update`), volumes
+    /// (`volume_create`) or managed plugins (`plugin_install`/`plugin_upgrade`):
+    /// every mount, host paths resolved.
     /// `None` for other calls and unreadable bodies.
     pub mounts: Option<Vec<MountInfo>>,
     /// The daemon's answer (`phase = "response"` only).
@@ -98,6 +101,10 @@ pub enum EnvelopeError {
     BadBase64(&'static str),
     /// The request-target cannot be decoded.
     BadUri(UriError),
+    /// A form-encoded body, whose values Go's `ParseForm` puts before the
+    /// query's (so `r.Form.Get` reads them), while Docker forwards no
+    /// non-JSON body to plugins: the parameters the daemon acts on are unseen.
+    FormBody,
 }
 
 impl fmt::Display for EnvelopeError {
@@ -106,6 +113,9 @@ impl fmt::Display for EnvelopeError {
             EnvelopeError::MissingField(field) => write!(f, "request has no {field}"),
             EnvelopeError::BadBase64(field) => write!(f, "{field} is not valid base64"),
             EnvelopeError::BadUri(err) => err.fmt(f),
+            EnvelopeError::FormBody => f.write_str(
+                "a form-encoded body overrides the query parameters, and Docker does not forward it to plugins",
+            ),
         }
     }
 }
@@ -124,6 +134,9 @@ impl Envelope {
         let parsed = uri::parse(&raw_uri).map_err(EnvelopeError::BadUri)?;
         let route = routes::match_route(&method, &parsed.path);
         let mut headers = request.request_headers.unwrap_or_default();
+        if overrides_query(&method, &headers) {
+            return Err(EnvelopeError::FormBody);
+        }
 
         let (body, body_state) = decode_body(
             request.request_body.as_deref(),
@@ -251,16 +264,28 @@ fn mounts_of(action: &str, body: &RawValue) -> Option<Vec<MountInfo>> {
     match action {
         "container_create" => {
             let create: ContainerCreate = serde_json::from_str(body.get()).ok()?;
-            Some(container_mounts(&create.host_config, create.volumes.keys()))
+            Some(container_mounts(
+                &create.host_config,
+                create.config.volumes.keys(),
+            ))
         }
-        // API < 1.24 accepts a HostConfig body on start.
+        // API < 1.24 applies the HostConfig of a start body.
         "container_start" => {
-            let host_config: HostConfig = serde_json::from_str(body.get()).ok()?;
-            Some(container_mounts(&host_config, []))
+            let start: ContainerStart = serde_json::from_str(body.get()).ok()?;
+            Some(
+                start
+                    .host_config
+                    .map_or_else(Vec::new, |host_config| container_mounts(&host_config, [])),
+            )
         }
         "service_create" | "service_update" => {
             let service: ServiceCreate = serde_json::from_str(body.get()).ok()?;
             Some(service_mounts(&service.task_template.container_spec))
+        }
+        // A managed plugin's `mount` and `device` privileges are host paths.
+        "plugin_install" | "plugin_upgrade" => {
+            let privileges: PluginPrivileges = serde_json::from_str(body.get()).ok()?;
+            Some(plugin_mounts(&privileges))
         }
         // A local volume with `o=bind` is a bind mount waiting to happen.
         "volume_create" => {
@@ -301,6 +326,29 @@ fn decode_body(
         None if action == "docker_auth" => (None, BodyState::Redacted),
         None => (None, BodyState::NotJson),
     })
+}
+
+/// Whether the daemon reads parameters from the body instead of the query:
+/// Go's `ParseForm` parses a `POST`, `PUT` or `PATCH` body whose media type
+/// is `application/x-www-form-urlencoded`, and Docker's handlers read
+/// `r.Form`, body values first. Go drops `Transfer-Encoding` from the
+/// headers Docker forwards, so only a `Content-Length` of 0 proves the
+/// body empty.
+fn overrides_query(method: &str, headers: &BTreeMap<String, String>) -> bool {
+    if !matches!(method, "POST" | "PUT" | "PATCH") {
+        return false;
+    }
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim())
+    };
+    let form = header("Content-Type").is_some_and(|ct| {
+        let media_type = ct.split(';').next().unwrap_or_default().trim();
+        media_type.eq_ignore_ascii_case("application/x-www-form-urlencoded")
+    });
+    form && header("Content-Length") != Some("0")
 }
 
 /// Whether the headers show that the call carried a body.
@@ -388,6 +436,42 @@ mod tests {
         assert_eq!(
             Envelope::from_authz(no_method, Phase::Request).unwrap_err(),
             EnvelopeError::MissingField("RequestMethod")
+        );
+    }
+
+    #[test]
+    fn a_form_body_that_would_override_the_query_is_refused() {
+        for content_type in [
+            "application/x-www-form-urlencoded",
+            "Application/X-WWW-Form-Urlencoded; charset=utf-8",
+        ] {
+            let mut req = request("POST", "/v1.41/images/create?fromImage=busybox");
+            req.request_headers = Some(BTreeMap::from([(
+                "Content-Type".into(),
+                content_type.into(),
+            )]));
+            assert_eq!(
+                Envelope::from_authz(req, Phase::Request).unwrap_err(),
+                EnvelopeError::FormBody
+            );
+        }
+        let mut empty = request("POST", "/v1.41/images/create?fromImage=busybox");
+        empty.request_headers = Some(BTreeMap::from([
+            (
+                "Content-Type".into(),
+                "application/x-www-form-urlencoded".into(),
+            ),
+            ("Content-Length".into(), "0".into()),
+        ]));
+        assert!(Envelope::from_authz(empty, Phase::Request).is_ok());
+        let mut get = request("GET", "/v1.41/images/json");
+        get.request_headers = Some(BTreeMap::from([(
+            "Content-Type".into(),
+            "application/x-www-form-urlencoded".into(),
+        )]));
+        assert!(
+            Envelope::from_authz(get, Phase::Request).is_ok(),
+            "Go parses form bodies of POST, PUT and PATCH only"
         );
     }
 

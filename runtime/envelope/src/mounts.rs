@@ -6,6 +6,8 @@
 //!
 //! The types are shared with guests; collecting and resolving is host-only.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 /// What kind of thing is mounted.
@@ -60,6 +62,15 @@ pub struct MountInfo {
     /// policy that allows only known paths must deny when this is set.
     #[serde(default)]
     pub resolve_error: Option<String>,
+    /// Volumes: the driver that creates the volume if it does not exist
+    /// yet (`""` is the built-in `local`), from `VolumeDriver`, a `--mount`'s
+    /// `VolumeOptions.DriverConfig` or a `volume create` body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    /// Volumes: the driver's options (`type`, `o`, `device` for `local`,
+    /// which can mount any filesystem or host path).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub driver_options: BTreeMap<String, String>,
 }
 
 impl MountInfo {
@@ -70,15 +81,20 @@ impl MountInfo {
 }
 
 #[cfg(feature = "host")]
-pub use collect::{container_mounts, resolve_host_path, service_mounts, volume_mounts};
+pub use collect::{
+    container_mounts, plugin_mounts, resolve_host_path, service_mounts, volume_mounts,
+};
 
 #[cfg(feature = "host")]
 mod collect {
     use std::io;
     use std::path::{Component, Path, PathBuf};
 
+    use std::collections::BTreeMap;
+
     use super::{MountInfo, MountKind};
-    use crate::docker::{ContainerSpec, HostConfig, Mount, VolumeCreate};
+    use crate::docker::volume::local_bind_device;
+    use crate::docker::{ContainerSpec, HostConfig, Mount, PluginPrivilege, VolumeCreate};
 
     /// The mounts of a container create (or a pre-1.24 start body): `Binds`,
     /// `Mounts`, `VolumesFrom`, `Devices`, `Tmpfs` and the config's anonymous `Volumes`.
@@ -86,9 +102,18 @@ mod collect {
         host_config: &HostConfig,
         anonymous_volumes: impl IntoIterator<Item = &'a String>,
     ) -> Vec<MountInfo> {
+        let volume_driver = &host_config.volume_driver;
         let mut mounts = Vec::new();
-        mounts.extend(host_config.binds.iter().map(|spec| bind_spec(spec)));
-        mounts.extend(host_config.mounts.iter().map(|m| mount_entry(m, "Mounts")));
+        for spec in &host_config.binds {
+            let mut mount = bind_spec(spec);
+            if mount.kind == MountKind::Volume {
+                mount.driver = Some(volume_driver.clone());
+            }
+            mounts.push(mount);
+        }
+        for mount in &host_config.mounts {
+            mounts.extend(mount_entry(mount, "Mounts"));
+        }
         for spec in &host_config.volumes_from {
             let (source, mode) = spec.split_once(':').unwrap_or((spec, ""));
             mounts.push(plain(
@@ -119,7 +144,9 @@ mod collect {
             mounts.push(plain(MountKind::Tmpfs, "Tmpfs", "", target, false));
         }
         for target in anonymous_volumes {
-            mounts.push(plain(MountKind::Volume, "Volumes", "", target, false));
+            let mut mount = plain(MountKind::Volume, "Volumes", "", target, false);
+            mount.driver = Some(volume_driver.clone());
+            mounts.push(mount);
         }
         mounts
     }
@@ -128,22 +155,62 @@ mod collect {
     pub fn service_mounts(spec: &ContainerSpec) -> Vec<MountInfo> {
         spec.mounts
             .iter()
-            .map(|m| mount_entry(m, "ContainerSpec.Mounts"))
+            .flat_map(|m| mount_entry(m, "ContainerSpec.Mounts"))
             .collect()
     }
 
-    /// The host path a `local` volume with `o=bind` would mount (empty otherwise).
-    pub fn volume_mounts(volume: &VolumeCreate) -> Vec<MountInfo> {
-        match volume.bind_device() {
-            Some(device) => vec![host_path(
-                MountKind::Bind,
-                "DriverOpts.device",
-                device,
-                "",
-                false,
-            )],
-            None => Vec::new(),
+    /// The host paths a managed plugin's privileges grant: each `mount`
+    /// value is a bind, each `device` value a device.
+    pub fn plugin_mounts(privileges: &[PluginPrivilege]) -> Vec<MountInfo> {
+        let mut mounts = Vec::new();
+        for privilege in privileges {
+            let kind = match privilege.name.as_str() {
+                "mount" => MountKind::Bind,
+                "device" => MountKind::Device,
+                _ => continue,
+            };
+            for path in &privilege.value {
+                mounts.push(host_path(kind, "PluginPrivileges", path, "", false));
+            }
         }
+        mounts
+    }
+
+    /// The volume a `volume create` body makes, and the host path it binds
+    /// if it is a `local` volume with `o=bind`.
+    pub fn volume_mounts(volume: &VolumeCreate) -> Vec<MountInfo> {
+        volume_with_driver(
+            "VolumeCreate",
+            &volume.name,
+            "",
+            &volume.driver,
+            &volume.driver_opts,
+        )
+    }
+
+    /// A volume created by `driver` with `options`, followed by the bind
+    /// mount it amounts to when it is a `local` volume with `o=bind`.
+    fn volume_with_driver(
+        origin: &str,
+        source: &str,
+        target: &str,
+        driver: &str,
+        options: &BTreeMap<String, String>,
+    ) -> Vec<MountInfo> {
+        let mut volume = plain(MountKind::Volume, origin, source, target, false);
+        volume.driver = Some(driver.to_owned());
+        volume.driver_options = options.clone();
+        let mut mounts = vec![volume];
+        if let Some(device) = local_bind_device(driver, options) {
+            mounts.push(host_path(
+                MountKind::Bind,
+                &format!("{origin}.device"),
+                device,
+                target,
+                false,
+            ));
+        }
+        mounts
     }
 
     /// A `Binds` entry, parsed as Docker's Linux parser does: `dst`,
@@ -185,7 +252,9 @@ mod collect {
         })
     }
 
-    fn mount_entry(mount: &Mount, origin: &str) -> MountInfo {
+    /// One `--mount` entry; a volume whose `DriverConfig` binds a host path
+    /// also yields that bind.
+    fn mount_entry(mount: &Mount, origin: &str) -> Vec<MountInfo> {
         let kind = match mount.kind.as_str() {
             "bind" => MountKind::Bind,
             "volume" => MountKind::Volume,
@@ -196,10 +265,33 @@ mod collect {
             _ => MountKind::Unknown,
         };
         match kind {
-            MountKind::Bind => {
-                host_path(kind, origin, &mount.source, &mount.target, mount.read_only)
+            MountKind::Bind => vec![host_path(
+                kind,
+                origin,
+                &mount.source,
+                &mount.target,
+                mount.read_only,
+            )],
+            MountKind::Volume => {
+                let driver = mount
+                    .volume_options
+                    .as_ref()
+                    .and_then(|o| o.driver_config.as_ref());
+                let empty = BTreeMap::new();
+                let (name, options) =
+                    driver.map_or(("", &empty), |d| (d.name.as_str(), &d.options));
+                let mut mounts =
+                    volume_with_driver(origin, &mount.source, &mount.target, name, options);
+                mounts[0].read_only = mount.read_only;
+                mounts
             }
-            _ => plain(kind, origin, &mount.source, &mount.target, mount.read_only),
+            _ => vec![plain(
+                kind,
+                origin,
+                &mount.source,
+                &mount.target,
+                mount.read_only,
+            )],
         }
     }
 
@@ -219,6 +311,8 @@ mod collect {
             normalized: None,
             resolved: None,
             resolve_error: None,
+            driver: None,
+            driver_options: BTreeMap::new(),
         }
     }
 

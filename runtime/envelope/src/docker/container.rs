@@ -1,15 +1,159 @@
-//! `POST /containers/create` (Docker's `ContainerConfigWrapper`) and the
-//! `HostConfig` it carries.
+//! `POST /containers/create` and the `HostConfig` body of a pre-1.24
+//! `POST /containers/{name}/start`, decoded through Docker's
+//! `ContainerConfigWrapper` exactly as the daemon decodes them.
+//!
+//! The wrapper (moby `runconfig/config_unix.go`, the same in 20.10 and
+//! 26.1) embeds `*container.Config` and `*container.HostConfig`, so every
+//! field of either may sit at the top level of the body, beside a nested
+//! `"HostConfig"`. `getHostConfig` then picks the nested one when it is
+//! non-null (copying a few top-level fields into it when it leaves them
+//! zero) and the top-level one otherwise: `{"Privileged":true}` and
+//! `{"Privileged":true,"HostConfig":null}` are privileged containers.
+//! [`ContainerCreate::host_config`] is that effective `HostConfig`.
 
 use std::collections::BTreeMap;
 
-use super::gojson::StrSlice;
+use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess};
+
+use super::gojson::{GoFields, GoSeed, Key, StrSlice, decode_fields};
 use crate::go_struct;
 
+/// The body of `POST /containers/create`, as the daemon ends up with it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ContainerCreate {
+    /// The container's portable config (image, command, user, …).
+    pub config: ContainerConfig,
+    /// The effective `HostConfig`: nested if given non-null, else the
+    /// top-level fields (see the module docs); default when neither.
+    pub host_config: HostConfig,
+    /// Networks to connect at create (`NetworkingConfig`).
+    pub networking_config: NetworkingConfig,
+}
+
+impl<'de> Deserialize<'de> for ContainerCreate {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let wrapper = ConfigWrapper::deserialize(deserializer)?;
+        let networking_config = wrapper.networking_config.clone().unwrap_or_default();
+        let config = wrapper.config.clone().unwrap_or_default();
+        Ok(ContainerCreate {
+            config,
+            host_config: wrapper.host_config().unwrap_or_default(),
+            networking_config,
+        })
+    }
+}
+
+/// The body API versions before 1.24 accept on `POST /containers/{name}/start`:
+/// the same wrapper as create, of which the daemon keeps the `HostConfig`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ContainerStart {
+    /// The effective `HostConfig` the daemon applies before starting;
+    /// `None` when the body selects none (e.g. `{}`).
+    pub host_config: Option<HostConfig>,
+}
+
+impl<'de> Deserialize<'de> for ContainerStart {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let wrapper = ConfigWrapper::deserialize(deserializer)?;
+        Ok(ContainerStart {
+            host_config: wrapper.host_config(),
+        })
+    }
+}
+
+/// Docker's `ContainerConfigWrapper` as decoded, before `getHostConfig`.
+///
+/// Go gives the tagged fields (`HostConfig`, `Cpuset`, `NetworkingConfig`)
+/// precedence over the promoted ones, and the two embedded structs share
+/// no field name, so a key is tried in that order. An embedded pointer is
+/// allocated as soon as one of its keys appears, even with a `null` value.
+#[derive(Debug, Clone, Default)]
+struct ConfigWrapper {
+    config: Option<ContainerConfig>,
+    nested: Option<HostConfig>,
+    cpuset: String,
+    networking_config: Option<NetworkingConfig>,
+    top_level: Option<HostConfig>,
+}
+
+impl ConfigWrapper {
+    /// moby's `getHostConfig`.
+    fn host_config(&self) -> Option<HostConfig> {
+        let mut effective = match (&self.top_level, &self.nested) {
+            (None, None) => return None,
+            (Some(top), None) => top.clone(),
+            (None, Some(nested)) => nested.clone(),
+            (Some(top), Some(nested)) => {
+                let mut nested = nested.clone();
+                merge_if_zero(&mut nested.memory, top.memory);
+                merge_if_zero(&mut nested.memory_swap, top.memory_swap);
+                merge_if_zero(&mut nested.cpu_shares, top.cpu_shares);
+                merge_if_empty(&mut nested.cpuset_cpus, &top.cpuset_cpus);
+                merge_if_empty(&mut nested.volume_driver, &top.volume_driver);
+                nested
+            }
+        };
+        merge_if_empty(&mut effective.cpuset_cpus, &self.cpuset);
+        Some(effective)
+    }
+}
+
+fn merge_if_zero(field: &mut i64, top: i64) {
+    if *field == 0 {
+        *field = top;
+    }
+}
+
+fn merge_if_empty(field: &mut String, top: &str) {
+    if field.is_empty() {
+        top.clone_into(field);
+    }
+}
+
+impl GoFields for ConfigWrapper {
+    fn has_field(key: &Key<'_>) -> bool {
+        key.matches("HostConfig")
+            || key.matches("Cpuset")
+            || key.matches("NetworkingConfig")
+            || ContainerConfig::has_field(key)
+            || HostConfig::has_field(key)
+    }
+
+    fn decode_field<'de, A: MapAccess<'de>>(
+        &mut self,
+        key: &Key<'de>,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        if key.matches("HostConfig") {
+            map.next_value_seed(GoSeed(&mut self.nested))?;
+        } else if key.matches("Cpuset") {
+            map.next_value_seed(GoSeed(&mut self.cpuset))?;
+        } else if key.matches("NetworkingConfig") {
+            map.next_value_seed(GoSeed(&mut self.networking_config))?;
+        } else if ContainerConfig::has_field(key) {
+            let config = self.config.get_or_insert_with(ContainerConfig::default);
+            return config.decode_field(key, map);
+        } else if HostConfig::has_field(key) {
+            let top_level = self.top_level.get_or_insert_with(HostConfig::default);
+            return top_level.decode_field(key, map);
+        } else {
+            return Ok(false);
+        }
+        Ok(true)
+    }
+}
+
+impl<'de> Deserialize<'de> for ConfigWrapper {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let mut wrapper = ConfigWrapper::default();
+        decode_fields(&mut wrapper, deserializer)?;
+        Ok(wrapper)
+    }
+}
+
 go_struct! {
-    /// The body of `POST /containers/create`: the container's config with
-    /// its `HostConfig` (fields the daemon reads, as the daemon reads them).
-    pub struct ContainerCreate {
+    /// Docker's `container.Config`: what runs, portable across hosts.
+    pub struct ContainerConfig {
         /// Image reference as given (`busybox`, `registry:5000/app:1`).
         "Image" => pub image: String,
         /// User the process runs as (`""` means the image's default).
@@ -25,14 +169,28 @@ go_struct! {
         /// Labels.
         "Labels" => pub labels: BTreeMap<String, String>,
         /// Anonymous volumes (`{"/data": {}}`).
-        "Volumes" => pub volumes: BTreeMap<String, serde::de::IgnoredAny>,
-        /// The host-side configuration: where privilege lives.
-        "HostConfig" => pub host_config: HostConfig,
+        "Volumes" => pub volumes: BTreeMap<String, IgnoredAny>,
+        /// Host name inside the container.
+        "Hostname" => pub hostname: String,
+        /// Domain name inside the container.
+        "Domainname" => pub domainname: String,
+        /// Ports the image exposes (`{"80/tcp": {}}`), published by `-P`.
+        "ExposedPorts" => pub exposed_ports: BTreeMap<String, IgnoredAny>,
+        /// No network at all.
+        "NetworkDisabled" => pub network_disabled: bool,
+        /// Allocate a TTY.
+        "Tty" => pub tty: bool,
+        /// Keep stdin open.
+        "OpenStdin" => pub open_stdin: bool,
+        /// Signal that stops the container.
+        "StopSignal" => pub stop_signal: String,
     }
 }
 
 go_struct! {
-    /// Docker's `HostConfig`: what the container may do to its host.
+    /// Docker's `HostConfig`: what the container may do to its host. The
+    /// fields of Docker's embedded `Resources` are listed inline (Go
+    /// promotes them; no name clashes).
     pub struct HostConfig {
         /// `--privileged`: every capability, every device, no confinement.
         "Privileged" => pub privileged: bool,
@@ -42,15 +200,19 @@ go_struct! {
         "Mounts" => pub mounts: Vec<Mount>,
         /// Containers whose volumes are mounted too (`name[:ro|rw]`).
         "VolumesFrom" => pub volumes_from: Vec<String>,
+        /// Driver that creates the named volumes of `Binds` that do not exist yet.
+        "VolumeDriver" => pub volume_driver: String,
         /// Host devices made available.
         "Devices" => pub devices: Vec<DeviceMapping>,
         /// `--device-cgroup-rule` entries (`c 8:* rwm` grants every SCSI disk).
         "DeviceCgroupRules" => pub device_cgroup_rules: Vec<String>,
+        /// `--gpus` and other devices handed out by device drivers.
+        "DeviceRequests" => pub device_requests: Vec<DeviceRequest>,
         /// Capabilities added.
         "CapAdd" => pub cap_add: StrSlice,
         /// Capabilities dropped.
         "CapDrop" => pub cap_drop: StrSlice,
-        /// `--network` (`host` shares the host's network stack).
+        /// `--network` (`host` shares the host's network stack, `container:<id>` another container's).
         "NetworkMode" => pub network_mode: String,
         /// `--pid` (`host` sees every host process).
         "PidMode" => pub pid_mode: String,
@@ -62,12 +224,21 @@ go_struct! {
         "UsernsMode" => pub userns_mode: String,
         /// `--cgroupns`.
         "CgroupnsMode" => pub cgroupns_mode: String,
-        /// `--security-opt` (`seccomp=unconfined`, `apparmor=unconfined`, `label=disable`).
+        /// `--security-opt` (`seccomp=…`, `apparmor=…`, `label=…`, `no-new-privileges`).
         "SecurityOpt" => pub security_opt: Vec<String>,
+        /// Paths masked in the container. `None` (absent or `null`) is the
+        /// daemon's default list; `Some([])` unmasks everything, as
+        /// `--security-opt systempaths=unconfined` does.
+        "MaskedPaths" => pub masked_paths: Option<Vec<String>>,
+        /// Paths mounted read-only in the container; `None` and `Some([])`
+        /// as for `masked_paths`.
+        "ReadonlyPaths" => pub readonly_paths: Option<Vec<String>>,
         /// `--sysctl`.
         "Sysctls" => pub sysctls: BTreeMap<String, String>,
         /// OCI runtime name.
         "Runtime" => pub runtime: String,
+        /// `--init` (`None`: the daemon's default).
+        "Init" => pub init: Option<bool>,
         /// Published ports: `"80/tcp"` → host bindings.
         "PortBindings" => pub port_bindings: BTreeMap<String, Vec<PortBinding>>,
         /// `-P`: publish every exposed port on a random host port.
@@ -80,13 +251,29 @@ go_struct! {
         "ReadonlyRootfs" => pub readonly_rootfs: bool,
         /// `--cgroup-parent`.
         "CgroupParent" => pub cgroup_parent: String,
+        /// Memory limit in bytes (merged from the top level by the wrapper).
+        "Memory" => pub memory: i64,
+        /// Memory + swap limit in bytes (merged from the top level by the wrapper).
+        "MemorySwap" => pub memory_swap: i64,
+        /// Relative CPU weight (merged from the top level by the wrapper).
+        "CpuShares" => pub cpu_shares: i64,
+        /// CPUs the container may use (merged from the top level by the wrapper).
+        "CpusetCpus" => pub cpuset_cpus: String,
     }
 }
 
 go_struct! {
-    /// One `--mount` entry.
+    /// Docker's `NetworkingConfig`.
+    pub struct NetworkingConfig {
+        /// The networks to connect, by name or ID (their settings are not decoded).
+        "EndpointsConfig" => pub endpoints_config: BTreeMap<String, IgnoredAny>,
+    }
+}
+
+go_struct! {
+    /// One `--mount` entry (Docker's `mount.Mount`).
     pub struct Mount {
-        /// `bind`, `volume`, `tmpfs`, `npipe` or `cluster`.
+        /// `bind`, `volume`, `tmpfs`, `npipe`, `cluster` or `image`.
         "Type" => pub kind: String,
         /// Host path (bind) or volume name (volume).
         "Source" => pub source: String,
@@ -94,6 +281,60 @@ go_struct! {
         "Target" => pub target: String,
         /// Mounted read-only.
         "ReadOnly" => pub read_only: bool,
+        /// Options of a bind mount.
+        "BindOptions" => pub bind_options: Option<BindOptions>,
+        /// Options of a volume mount, including the driver that creates it.
+        "VolumeOptions" => pub volume_options: Option<VolumeOptions>,
+        /// Options of a tmpfs mount.
+        "TmpfsOptions" => pub tmpfs_options: Option<TmpfsOptions>,
+    }
+}
+
+go_struct! {
+    /// Docker's `mount.BindOptions`.
+    pub struct BindOptions {
+        /// Mount propagation (`rshared` lets mounts flow back to the host).
+        "Propagation" => pub propagation: String,
+        /// Do not bind submounts recursively.
+        "NonRecursive" => pub non_recursive: bool,
+        /// Create the host path if it does not exist (API 1.42+).
+        "CreateMountpoint" => pub create_mountpoint: bool,
+    }
+}
+
+go_struct! {
+    /// Docker's `mount.VolumeOptions`.
+    pub struct VolumeOptions {
+        /// Do not copy the image's data into a new volume.
+        "NoCopy" => pub no_copy: bool,
+        /// Labels of a volume created by this mount.
+        "Labels" => pub labels: BTreeMap<String, String>,
+        /// The driver that creates the volume if it does not exist, with
+        /// its options: `local` with `type`/`o`/`device` can mount any
+        /// host path or filesystem.
+        "DriverConfig" => pub driver_config: Option<VolumeDriver>,
+        /// Path inside the volume to mount (API 1.45+).
+        "Subpath" => pub subpath: String,
+    }
+}
+
+go_struct! {
+    /// Docker's `mount.Driver`: a volume driver and its options.
+    pub struct VolumeDriver {
+        /// Driver name (`""` and `local` are the built-in one).
+        "Name" => pub name: String,
+        /// Driver options.
+        "Options" => pub options: BTreeMap<String, String>,
+    }
+}
+
+go_struct! {
+    /// Docker's `mount.TmpfsOptions`.
+    pub struct TmpfsOptions {
+        /// Size in bytes (0: unlimited).
+        "SizeBytes" => pub size_bytes: i64,
+        /// Permission bits of the tmpfs root.
+        "Mode" => pub mode: u32,
     }
 }
 
@@ -106,6 +347,22 @@ go_struct! {
         "PathInContainer" => pub path_in_container: String,
         /// cgroup permissions (`rwm`).
         "CgroupPermissions" => pub cgroup_permissions: String,
+    }
+}
+
+go_struct! {
+    /// One device request (`--gpus all` is `{"Count":-1,"Capabilities":[["gpu"]]}`).
+    pub struct DeviceRequest {
+        /// Device driver (`nvidia`, `cdi`, or `""` to pick by capability).
+        "Driver" => pub driver: String,
+        /// How many devices (-1: all).
+        "Count" => pub count: i64,
+        /// Device IDs requested.
+        "DeviceIDs" => pub device_ids: Vec<String>,
+        /// Capability sets, any of which selects a driver.
+        "Capabilities" => pub capabilities: Vec<Vec<String>>,
+        /// Driver options.
+        "Options" => pub options: BTreeMap<String, String>,
     }
 }
 
@@ -126,5 +383,129 @@ go_struct! {
         "Type" => pub kind: String,
         /// Driver options.
         "Config" => pub config: BTreeMap<String, String>,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn create(json: &str) -> ContainerCreate {
+        serde_json::from_str(json).unwrap()
+    }
+
+    fn start(json: &str) -> Option<HostConfig> {
+        serde_json::from_str::<ContainerStart>(json)
+            .unwrap()
+            .host_config
+    }
+
+    #[test]
+    fn top_level_host_config_fields_apply_when_no_nested_host_config() {
+        let c =
+            create(r#"{"Image":"busybox","Privileged":true,"Binds":["/:/h"],"PidMode":"host"}"#);
+        assert!(c.host_config.privileged);
+        assert_eq!(c.host_config.binds, ["/:/h"]);
+        assert_eq!(c.host_config.pid_mode, "host");
+        assert_eq!(c.config.image, "busybox");
+    }
+
+    #[test]
+    fn top_level_fields_apply_when_the_nested_host_config_is_null() {
+        assert!(
+            create(r#"{"Privileged":true,"HostConfig":null}"#)
+                .host_config
+                .privileged
+        );
+        assert!(
+            create(r#"{"HostConfig":{"CapAdd":["X"]},"HostConfig":null,"privileged":true}"#)
+                .host_config
+                .privileged,
+            "a later null drops the nested pointer"
+        );
+    }
+
+    #[test]
+    fn a_nested_host_config_hides_the_top_level_fields() {
+        let c = create(r#"{"Privileged":true,"HostConfig":{}}"#);
+        assert!(!c.host_config.privileged);
+    }
+
+    #[test]
+    fn repeated_nested_host_configs_merge_like_go_pointers() {
+        let c = create(r#"{"HostConfig":{"Privileged":true},"hostconfig":{"Binds":["/:/h"]}}"#);
+        assert!(c.host_config.privileged);
+        assert_eq!(c.host_config.binds, ["/:/h"]);
+        let c = create(r#"{"HostConfig":null,"HostConfig":{"Privileged":true}}"#);
+        assert!(c.host_config.privileged);
+    }
+
+    #[test]
+    fn the_wrapper_copies_volume_driver_and_resources_into_a_nested_host_config() {
+        let c = create(
+            r#"{"VolumeDriver":"evil","Memory":5,"Cpuset":"0","HostConfig":{"Binds":["v:/v"]}}"#,
+        );
+        assert_eq!(c.host_config.volume_driver, "evil");
+        assert_eq!(c.host_config.memory, 5);
+        assert_eq!(c.host_config.cpuset_cpus, "0");
+        let c = create(r#"{"VolumeDriver":"evil","HostConfig":{"VolumeDriver":"local"}}"#);
+        assert_eq!(c.host_config.volume_driver, "local");
+    }
+
+    #[test]
+    fn masked_paths_tell_an_empty_list_from_the_default() {
+        assert_eq!(
+            create(r#"{"HostConfig":{}}"#).host_config.masked_paths,
+            None
+        );
+        assert_eq!(
+            create(r#"{"HostConfig":{"MaskedPaths":null}}"#)
+                .host_config
+                .masked_paths,
+            None
+        );
+        assert_eq!(
+            create(r#"{"HostConfig":{"MaskedPaths":[]}}"#)
+                .host_config
+                .masked_paths,
+            Some(vec![])
+        );
+        assert_eq!(
+            create(r#"{"ReadonlyPaths":[]}"#).host_config.readonly_paths,
+            Some(vec![])
+        );
+    }
+
+    #[test]
+    fn mount_volume_options_carry_their_driver() {
+        let c = create(
+            r#"{"HostConfig":{"Mounts":[{"Type":"volume","Source":"x","Target":"/x",
+                "VolumeOptions":{"DriverConfig":{"Name":"local","Options":{"type":"none","o":"bind","device":"/"}}}}]}}"#,
+        );
+        let driver = c.host_config.mounts[0]
+            .volume_options
+            .as_ref()
+            .and_then(|o| o.driver_config.as_ref())
+            .unwrap();
+        assert_eq!(driver.options["device"], "/");
+    }
+
+    #[test]
+    fn a_start_body_is_the_same_wrapper() {
+        assert!(
+            start(r#"{"HostConfig":{"Privileged":true}}"#)
+                .unwrap()
+                .privileged
+        );
+        assert!(start(r#"{"Privileged":true}"#).unwrap().privileged);
+        assert_eq!(start(r#"{}"#), None);
+        assert_eq!(start(r#"{"HostConfig":null}"#), None);
+        assert_eq!(start(r#"{"Image":"x"}"#), None);
+    }
+
+    #[test]
+    fn a_promoted_key_with_a_null_value_still_selects_the_top_level_host_config() {
+        // Go allocates the embedded pointer before it sees the null.
+        assert_eq!(start(r#"{"Privileged":null}"#), Some(HostConfig::default()));
     }
 }

@@ -94,6 +94,10 @@ impl<'de> Deserialize<'de> for Key<'de> {
 /// Declares a struct that decodes like its Go counterpart in the Docker
 /// daemon (see the [module docs](crate::docker::gojson)): each field names
 /// the Go field it reads; fields that are absent keep their `Default`.
+///
+/// The struct also implements [`GoFields`], so that a struct which embeds
+/// it the way Go embeds structs (promoted fields) can hand it the keys it
+/// declares.
 #[macro_export]
 macro_rules! go_struct {
     (
@@ -108,30 +112,31 @@ macro_rules! go_struct {
             $( $(#[$field_meta])* pub $field: $ty, )*
         }
 
+        impl $crate::docker::gojson::GoFields for $name {
+            fn has_field(key: &$crate::docker::gojson::Key<'_>) -> bool {
+                false $( || key.matches($go) )*
+            }
+
+            fn decode_field<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                key: &$crate::docker::gojson::Key<'de>,
+                map: &mut A,
+            ) -> Result<bool, A::Error> {
+                $(
+                    if key.matches($go) {
+                        map.next_value_seed($crate::docker::gojson::GoSeed(&mut self.$field))?;
+                        return Ok(true);
+                    }
+                )*
+                Ok(false)
+            }
+        }
+
         impl $crate::docker::gojson::GoDecode for $name {
             const NULL_RESETS: bool = false;
 
             fn decode_into<'de, D: ::serde::Deserializer<'de>>(place: &mut Self, deserializer: D) -> Result<(), D::Error> {
-                struct GoVisitor<'a>(&'a mut $name);
-                impl<'de> ::serde::de::Visitor<'de> for GoVisitor<'_> {
-                    type Value = ();
-                    fn expecting(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                        f.write_str(concat!("a JSON object (", stringify!($name), ")"))
-                    }
-                    fn visit_map<A: ::serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-                        while let Some(key) = map.next_key::<$crate::docker::gojson::Key<'de>>()? {
-                            $(
-                                if key.matches($go) {
-                                    map.next_value_seed($crate::docker::gojson::GoSeed(&mut self.0.$field))?;
-                                    continue;
-                                }
-                            )*
-                            map.next_value::<::serde::de::IgnoredAny>()?;
-                        }
-                        Ok(())
-                    }
-                }
-                deserializer.deserialize_map(GoVisitor(place))
+                $crate::docker::gojson::decode_fields(place, deserializer)
             }
         }
 
@@ -143,6 +148,44 @@ macro_rules! go_struct {
             }
         }
     };
+}
+
+/// The fields of a Go struct, addressable by JSON key: what `go_struct!`
+/// generates, and what a struct embedding another one delegates to.
+pub trait GoFields {
+    /// Whether `key` selects one of the fields.
+    fn has_field(key: &Key<'_>) -> bool;
+
+    /// Decodes the next value of `map` into the field `key` selects;
+    /// `Ok(false)` (nothing read) when no field matches.
+    fn decode_field<'de, A: MapAccess<'de>>(
+        &mut self,
+        key: &Key<'de>,
+        map: &mut A,
+    ) -> Result<bool, A::Error>;
+}
+
+/// Decodes a JSON object into the fields of `place`, skipping unknown keys.
+pub fn decode_fields<'de, T: GoFields, D: Deserializer<'de>>(
+    place: &mut T,
+    deserializer: D,
+) -> Result<(), D::Error> {
+    struct FieldsVisitor<'a, T>(&'a mut T);
+    impl<'de, T: GoFields> Visitor<'de> for FieldsVisitor<'_, T> {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            while let Some(key) = map.next_key::<Key<'de>>()? {
+                if !self.0.decode_field(&key, &mut map)? {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
+    }
+    deserializer.deserialize_map(FieldsVisitor(place))
 }
 
 /// A value that decodes into an existing value the way Go's
@@ -204,14 +247,18 @@ macro_rules! go_replaced {
 
 go_replaced!(bool => false, String => false, i64 => false, u16 => false, u32 => false, u64 => false, IgnoredAny => false, StrSlice => true);
 
-impl<T: for<'a> Deserialize<'a>> GoDecode for Option<T> {
+/// A Go pointer (`*T`), or a slice whose `nil` differs from empty: `null`
+/// sets it to `None`; any other value is decoded into the existing `T`,
+/// allocated first if there is none, exactly as Go decodes into a non-nil
+/// pointer (so `{"HostConfig":{"Privileged":true},"HostConfig":{}}` keeps
+/// `Privileged`).
+impl<T: GoDecode> GoDecode for Option<T> {
     const NULL_RESETS: bool = true;
     fn decode_into<'de, D: Deserializer<'de>>(
         place: &mut Self,
         deserializer: D,
     ) -> Result<(), D::Error> {
-        *place = Some(T::deserialize(deserializer)?);
-        Ok(())
+        T::decode_into(place.get_or_insert_with(T::default), deserializer)
     }
 }
 
@@ -298,9 +345,10 @@ impl<'de> Deserialize<'de> for StrSlice {
                 Ok(StrSlice(vec![v.to_owned()]))
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<StrSlice, A::Error> {
+                // Go decodes a `null` element into a string as "".
                 let mut items = Vec::new();
-                while let Some(item) = seq.next_element::<String>()? {
-                    items.push(item);
+                while let Some(item) = seq.next_element::<Option<String>>()? {
+                    items.push(item.unwrap_or_default());
                 }
                 Ok(StrSlice(items))
             }

@@ -1,6 +1,6 @@
 //! `POST /containers/{name}/update` (Docker's `UpdateConfig`).
 
-use super::container::DeviceMapping;
+use super::container::{DeviceMapping, DeviceRequest};
 use crate::go_struct;
 
 go_struct! {
@@ -20,6 +20,8 @@ go_struct! {
         "Devices" => pub devices: Vec<DeviceMapping>,
         /// Device cgroup rules (`c 1:3 rwm`).
         "DeviceCgroupRules" => pub device_cgroup_rules: Vec<String>,
+        /// Device requests (accepted by the API, not applied by `docker update`).
+        "DeviceRequests" => pub device_requests: Vec<DeviceRequest>,
         /// Restart policy.
         "RestartPolicy" => pub restart_policy: RestartPolicy,
     }
