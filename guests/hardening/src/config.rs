@@ -39,6 +39,9 @@ pub struct Config {
     pub allowed_seccomp_profiles: Vec<String>,
     /// OCI runtimes containers may use besides the default.
     pub allowed_runtimes: Vec<String>,
+    /// OCI annotation keys a container may set (`--annotation`, API 1.43+):
+    /// runtimes other than runc read some as configuration.
+    pub allowed_annotations: Vec<String>,
     /// Host paths bind mounts may come from, by prefix (`/srv/data`); checked
     /// against the path with every symlink resolved. Empty: no bind mounts.
     pub bind_prefixes: Vec<String>,
@@ -95,6 +98,7 @@ impl Default for Config {
             allowed_security_options: Vec::new(),
             allowed_seccomp_profiles: Vec::new(),
             allowed_runtimes: vec!["runc".into(), "io.containerd.runc.v2".into()],
+            allowed_annotations: Vec::new(),
             bind_prefixes: Vec::new(),
             deny_volumes: false,
             allowed_volume_drivers: vec!["local".into()],

@@ -3,7 +3,7 @@
 //! runtime and published ports. Mounts are judged in `mounts.rs`, from the
 //! host's resolved list.
 
-use portcullis_sdk::docker::HostConfig;
+use portcullis_sdk::docker::{HostConfig, NetworkingConfig};
 
 use crate::Violations;
 use crate::config::Config;
@@ -71,6 +71,11 @@ pub(crate) fn check(host: &HostConfig, config: &Config, out: &mut Violations) {
     if !runtime_allowed(&host.runtime, config) {
         out.push(format!("runtime {} is not allowed", host.runtime));
     }
+    for key in host.annotations.keys() {
+        if !config.allowed_annotations.contains(key) {
+            out.push(format!("annotation {key} is not allowed"));
+        }
+    }
     check_ports(host, config, out);
 }
 
@@ -112,6 +117,22 @@ fn check_namespaces(host: &HostConfig, config: &Config, out: &mut Violations) {
         if namespace != "network" && !private.contains(&mode) {
             out.push(format!(
                 "{namespace} namespace mode {mode:?} is not allowed"
+            ));
+        }
+    }
+}
+
+/// The networks a create connects beside its `NetworkMode` (several since
+/// API 1.44): `host` among them is the host's network namespace.
+pub(crate) fn check_networks(networking: &NetworkingConfig, config: &Config, out: &mut Violations) {
+    for network in networking.endpoints_config.keys() {
+        if network.eq_ignore_ascii_case("host") && !config.allow_host_namespaces {
+            out.push("the host network namespace is not allowed");
+        } else if let Some(container) = joined_container(network)
+            && !config.joinable(container)
+        {
+            out.push(format!(
+                "joining the network namespace of container {container} is not allowed"
             ));
         }
     }

@@ -71,6 +71,7 @@ pub fn authorize(req: &Request, config: &Config) -> Result<Decision, BodyError> 
         "container_create" => {
             let create = req.container_create()?;
             host_config::check(&create.host_config, config, &mut out);
+            host_config::check_networks(&create.networking_config, config, &mut out);
             images::check_image(&create.config.image, config, &mut out);
             mounts::check(req.mounts()?, config, &mut out);
         }

@@ -251,6 +251,26 @@ fn device_requests_and_unknown_runtimes_are_denied() {
 }
 
 #[test]
+fn annotations_and_a_host_endpoint_are_denied() {
+    assert_denied!(
+        authorize(
+            &create(r#"{"Annotations":{"io.katacontainers.config.hypervisor.path":"/x"}}"#),
+            &strict()
+        ),
+        "annotation io.katacontainers.config.hypervisor.path is not allowed"
+    );
+    let endpoint = RequestBuilder::post_json(
+        "/v1.44/containers/create",
+        r#"{"Image":"busybox","NetworkingConfig":{"EndpointsConfig":{"host":{}}}}"#,
+    )
+    .build();
+    assert_denied!(
+        authorize(&endpoint, &strict()),
+        "the host network namespace"
+    );
+}
+
+#[test]
 fn host_config_fields_at_the_top_level_of_the_body_are_judged() {
     for body in [
         r#"{"Image":"busybox","Privileged":true}"#,

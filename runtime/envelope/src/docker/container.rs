@@ -237,6 +237,9 @@ go_struct! {
         "Sysctls" => pub sysctls: BTreeMap<String, String>,
         /// OCI runtime name.
         "Runtime" => pub runtime: String,
+        /// OCI annotations handed to the runtime (API 1.43+; runtimes other
+        /// than runc read some as configuration).
+        "Annotations" => pub annotations: BTreeMap<String, String>,
         /// `--init` (`None`: the daemon's default).
         "Init" => pub init: Option<bool>,
         /// Published ports: `"80/tcp"` → host bindings.
