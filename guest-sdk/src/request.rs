@@ -271,7 +271,7 @@ impl Request {
     /// Every mount of a call that creates containers (`container_create`,
     /// a pre-1.24 `container_start` body, `service_create`/`service_update`),
     /// a volume (`volume_create`) or a managed plugin (`plugin_install`,
-    /// `plugin_upgrade`), host paths resolved by the host. An empty list for other calls and for
+    /// `plugin_upgrade`, `plugin_set`), host paths resolved by the host. An empty list for other calls and for
     /// a start without a body; an error when the body those calls need is
     /// missing or unreadable.
     pub fn mounts(&self) -> Result<&[MountInfo], BodyError> {
@@ -283,6 +283,7 @@ impl Request {
                 | "volume_create"
                 | "plugin_install"
                 | "plugin_upgrade"
+                | "plugin_set"
         );
         match (&self.mounts, self.body_state) {
             (Some(mounts), _) => Ok(mounts),

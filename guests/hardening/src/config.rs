@@ -72,6 +72,20 @@ pub struct Config {
     pub allow_copy_to_containers: bool,
     /// Network drivers `docker network create` may use.
     pub allowed_network_drivers: Vec<String>,
+    /// `docker network create -o` keys allowed beyond the built-in safe
+    /// ones (MTU, ICC, masquerading, IPv6, overlay encryption); e.g.
+    /// `com.docker.network.bridge.name` can put containers on a host bridge.
+    pub allowed_network_options: Vec<String>,
+    /// Logging drivers containers and services may use (`""` is the
+    /// daemon's default). Others make the daemon, as root and in the host's
+    /// network namespace, connect where their options say.
+    pub allowed_log_drivers: Vec<String>,
+    /// Allow `shared`/`rshared` propagation on bind mounts (mounts made in
+    /// the container then appear on the host).
+    pub allow_shared_propagation: bool,
+    /// Allow checkpoints (experimental daemons): creating, deleting and
+    /// starting from them reads and writes host directories the client names.
+    pub allow_checkpoints: bool,
     /// Lowest host port a container or service may publish (0: any). Default 1024.
     pub min_host_port: u16,
     /// Allow installing, creating, upgrading, enabling and configuring
@@ -110,6 +124,12 @@ impl Default for Config {
             allow_build: false,
             allow_copy_to_containers: false,
             allowed_network_drivers: vec!["bridge".into(), "overlay".into()],
+            allowed_network_options: Vec::new(),
+            allowed_log_drivers: ["json-file", "local", "journald", "none"]
+                .map(String::from)
+                .to_vec(),
+            allow_shared_propagation: false,
+            allow_checkpoints: false,
             min_host_port: 1024,
             allow_plugin_management: false,
             allow_swarm_management: false,
@@ -150,6 +170,11 @@ impl Config {
     /// Whether a `container:<name>` namespace may be joined.
     pub fn joinable(&self, container: &str) -> bool {
         self.joinable_containers.iter().any(|c| c == container)
+    }
+
+    /// Whether containers may log with `driver` (`""` is the daemon's default).
+    pub fn log_driver_allowed(&self, driver: &str) -> bool {
+        driver.is_empty() || self.allowed_log_drivers.iter().any(|d| d == driver)
     }
 
     /// Whether `driver` (`""` is `local`) may create volumes.

@@ -71,6 +71,19 @@ pub(crate) fn check(host: &HostConfig, config: &Config, out: &mut Violations) {
     if !runtime_allowed(&host.runtime, config) {
         out.push(format!("runtime {} is not allowed", host.runtime));
     }
+    if !config.log_driver_allowed(&host.log_config.kind) {
+        out.push(format!(
+            "logging driver {} is not allowed",
+            host.log_config.kind
+        ));
+    }
+    // Also the driver of the image's `VOLUME`s, which no request names.
+    if !host.volume_driver.is_empty() && !config.volume_driver_allowed(&host.volume_driver) {
+        out.push(format!(
+            "volume driver {} is not allowed",
+            host.volume_driver
+        ));
+    }
     for key in host.annotations.keys() {
         if !config.allowed_annotations.contains(key) {
             out.push(format!("annotation {key} is not allowed"));

@@ -76,10 +76,20 @@ pub fn authorize(req: &Request, config: &Config) -> Result<Decision, BodyError> 
             mounts::check(req.mounts()?, config, &mut out);
         }
         "container_start" => {
+            let from_checkpoint = req.query("checkpoint").is_some_and(|c| !c.is_empty())
+                || req.query("checkpoint-dir").is_some_and(|d| !d.is_empty());
+            if from_checkpoint && !config.allow_checkpoints {
+                out.push("starting from a checkpoint is not allowed");
+            }
             if let Some(host_config) = req.container_start()? {
                 host_config::check(&host_config, config, &mut out);
                 mounts::check(req.mounts()?, config, &mut out);
             }
+        }
+        "container_checkpoint_create" | "container_checkpoint_delete"
+            if !config.allow_checkpoints =>
+        {
+            out.push(format!("checkpoints ({}) are not allowed", req.action()));
         }
         "container_exec_create" if req.exec_create()?.privileged && !config.allow_privileged => {
             out.push("privileged exec is not allowed");
@@ -117,6 +127,13 @@ pub fn authorize(req: &Request, config: &Config) -> Result<Decision, BodyError> 
             if !config.allowed_network_drivers.iter().any(|d| d == driver) {
                 out.push(format!("network driver {driver} is not allowed"));
             }
+            for option in network.options.keys() {
+                let allowed = SAFE_NETWORK_OPTIONS.contains(&option.as_str())
+                    || config.allowed_network_options.contains(option);
+                if !allowed {
+                    out.push(format!("network option {option} is not allowed"));
+                }
+            }
         }
         "service_create" | "service_update" => swarm::check_service(req, config, &mut out)?,
         "plugin_install" | "plugin_upgrade" | "plugin_create" | "plugin_enable" | "plugin_set" => {
@@ -144,6 +161,17 @@ pub fn authorize(req: &Request, config: &Config) -> Result<Decision, BodyError> 
 }
 
 export_policy!(authorize, Config, judges_unknown_writes);
+
+/// `docker network create -o` keys that change nothing outside the network.
+const SAFE_NETWORK_OPTIONS: [&str; 7] = [
+    "com.docker.network.driver.mtu",
+    "com.docker.network.bridge.enable_icc",
+    "com.docker.network.bridge.enable_ip_masquerade",
+    "com.docker.network.bridge.host_binding_ipv4",
+    "com.docker.network.container_iface_prefix",
+    "com.docker.network.enable_ipv6",
+    "encrypted",
+];
 
 /// The message for a call whose effect lies in a body Docker never forwards.
 pub(crate) fn unseen(what: &str, body: &str, switch: &str) -> String {

@@ -39,8 +39,12 @@ pub(crate) fn check(mounts: &[MountInfo], config: &Config, out: &mut Violations)
                     mount.source, mount.origin
                 ));
             }
-            // Devices are judged with the host config; tmpfs, images and
-            // cluster volumes expose nothing of the host.
+            // A device `docker plugin set` points a plugin at; the devices
+            // of containers and of plugin privileges are judged with them.
+            MountKind::Device if mount.origin == "PluginSettings" && !config.allow_devices => {
+                out.push(format!("device {} is not allowed", mount.source));
+            }
+            // tmpfs, images and cluster volumes expose nothing of the host.
             _ => {}
         }
     }
@@ -55,6 +59,17 @@ fn check_bind(mount: &MountInfo, config: &Config, out: &mut Violations) {
         ));
         return;
     };
+    let shared = mount
+        .propagation
+        .as_deref()
+        .is_some_and(|p| matches!(p, "shared" | "rshared"));
+    if shared && !config.allow_shared_propagation {
+        out.push(format!(
+            "{} propagation on the bind mount of {} is not allowed",
+            mount.propagation.as_deref().unwrap_or_default(),
+            mount.source
+        ));
+    }
     if !config.bind_allowed(resolved) || !config.bind_allowed(normalized) {
         let shown = if resolved == normalized {
             resolved.clone()

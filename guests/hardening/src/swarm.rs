@@ -27,9 +27,20 @@ pub(crate) fn check_service(
     }
     mounts::check(req.mounts()?, config, out);
     for network in service.networks() {
-        if network.target.eq_ignore_ascii_case("host") && !config.allow_host_namespaces {
+        let target = network.target.as_str();
+        if target.eq_ignore_ascii_case("host") && !config.allow_host_namespaces {
             out.push("services on the host network are not allowed");
+        } else if !target.is_empty() && target.bytes().all(|b| b.is_ascii_hexdigit()) {
+            // Swarm resolves IDs and ID prefixes, the host network's among them.
+            out.push(format!(
+                "service network {target:?} looks like a network ID: name networks by name"
+            ));
         }
+    }
+    if let Some(log_driver) = &task.log_driver
+        && !config.log_driver_allowed(&log_driver.name)
+    {
+        out.push(format!("logging driver {} is not allowed", log_driver.name));
     }
     for port in &service.endpoint_spec.ports {
         check_host_port(
@@ -101,9 +112,17 @@ pub(crate) fn check_plugin(
         ));
         return Ok(());
     }
-    if matches!(req.action(), "plugin_install" | "plugin_upgrade") {
-        check_plugin_privileges(&req.plugin_privileges()?, config, out);
-        mounts::check(req.mounts()?, config, out);
+    match req.action() {
+        "plugin_install" | "plugin_upgrade" => {
+            if let Some(remote) = req.query("remote") {
+                images::check_image(remote, config, out);
+            }
+            check_plugin_privileges(&req.plugin_privileges()?, config, out);
+            mounts::check(req.mounts()?, config, out);
+        }
+        // New mount sources and device paths.
+        "plugin_set" => mounts::check(req.mounts()?, config, out),
+        _ => {}
     }
     Ok(())
 }

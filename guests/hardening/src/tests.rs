@@ -729,3 +729,145 @@ fn config_is_validated_at_load() {
             .starts_with(br#"{"allow":false"#)
     );
 }
+
+#[test]
+fn logging_drivers_are_an_allow_list() {
+    assert_denied!(
+        authorize(
+            &create(
+                r#"{"LogConfig":{"Type":"syslog","Config":{"syslog-address":"unix:///run/docker.sock"}}}"#
+            ),
+            &strict()
+        ),
+        "logging driver syslog is not allowed"
+    );
+    assert_allowed!(authorize(
+        &create(r#"{"LogConfig":{"Type":"json-file","Config":{"max-size":"10m"}}}"#),
+        &strict()
+    ));
+    let service = RequestBuilder::post_json(
+        "/v1.41/services/create",
+        r#"{"Name":"s","TaskTemplate":{"ContainerSpec":{"Image":"busybox"},"LogDriver":{"Name":"gelf"}}}"#,
+    )
+    .build();
+    assert_denied!(authorize(&service, &strict()), "logging driver gelf");
+}
+
+#[test]
+fn a_volume_driver_for_the_images_volumes_is_judged_alone() {
+    assert_denied!(
+        authorize(&create(r#"{"VolumeDriver":"convoy"}"#), &strict()),
+        "volume driver convoy is not allowed"
+    );
+}
+
+#[test]
+fn shared_propagation_on_a_bind_is_denied() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config {
+        bind_prefixes: vec![dir.path().display().to_string()],
+        ..strict()
+    };
+    let binds = create(&format!(
+        r#"{{"Binds":["{}:/x:rshared"]}}"#,
+        dir.path().display()
+    ));
+    assert_denied!(authorize(&binds, &config), "rshared propagation");
+    let mounts = create(&format!(
+        r#"{{"Mounts":[{{"Type":"bind","Source":"{}","Target":"/x","BindOptions":{{"Propagation":"shared"}}}}]}}"#,
+        dir.path().display()
+    ));
+    assert_denied!(authorize(&mounts, &config), "shared propagation");
+    let slave = create(&format!(
+        r#"{{"Binds":["{}:/x:ro,rslave"]}}"#,
+        dir.path().display()
+    ));
+    assert_allowed!(authorize(&slave, &config));
+}
+
+#[test]
+fn network_options_are_an_allow_list() {
+    let network = |options: &str| {
+        RequestBuilder::post_json(
+            "/v1.41/networks/create",
+            &format!(r#"{{"Name":"n","Options":{options}}}"#),
+        )
+        .build()
+    };
+    assert_denied!(
+        authorize(
+            &network(r#"{"com.docker.network.bridge.name":"br0"}"#),
+            &strict()
+        ),
+        "network option com.docker.network.bridge.name"
+    );
+    assert_allowed!(authorize(
+        &network(r#"{"com.docker.network.driver.mtu":"1400"}"#),
+        &strict()
+    ));
+    let macvlan = RequestBuilder::post_json(
+        "/v1.41/networks/create",
+        r#"{"Name":"n","Driver":"macvlan","Options":{"parent":"eth0"}}"#,
+    )
+    .build();
+    assert_denied!(authorize(&macvlan, &strict()), "network driver macvlan");
+}
+
+#[test]
+fn checkpoints_read_and_write_host_directories() {
+    let start = RequestBuilder::new(
+        "POST",
+        "/v1.41/containers/bg/start?checkpoint=c1&checkpoint-dir=/etc",
+    )
+    .build();
+    assert_denied!(authorize(&start, &strict()), "starting from a checkpoint");
+    let create_checkpoint = RequestBuilder::post_json(
+        "/v1.41/containers/bg/checkpoints",
+        r#"{"CheckpointID":"c1","CheckpointDir":"/etc"}"#,
+    )
+    .build();
+    assert_denied!(
+        authorize(&create_checkpoint, &strict()),
+        "checkpoints (container_checkpoint_create)"
+    );
+}
+
+#[test]
+fn a_service_network_named_by_id_is_denied() {
+    let service = RequestBuilder::post_json(
+        "/v1.41/services/create",
+        r#"{"Name":"s","TaskTemplate":{"ContainerSpec":{"Image":"busybox"},"Networks":[{"Target":"0c4e1f"}]}}"#,
+    )
+    .build();
+    assert_denied!(authorize(&service, &strict()), "looks like a network ID");
+}
+
+#[test]
+fn plugins_are_judged_where_they_come_from_and_what_they_are_set_to() {
+    let config = Config {
+        allow_plugin_management: true,
+        allowed_registries: Some(vec!["docker.io".into()]),
+        ..strict()
+    };
+    let foreign =
+        RequestBuilder::post_json("/v1.41/plugins/pull?remote=evil.example.com/p", "[]").build();
+    assert_denied!(authorize(&foreign, &config), "images from evil.example.com");
+    for setting in [
+        r#"["data.source=/"]"#,
+        r#"["data=/etc"]"#,
+        r#"["fuse.path=/dev/sda"]"#,
+    ] {
+        let set = RequestBuilder::post_json("/v1.41/plugins/p/set", setting).build();
+        assert!(!decide(&set, &config).is_allowed(), "{setting}");
+    }
+    assert_allowed!(authorize(
+        &RequestBuilder::post_json("/v1.41/plugins/p/set", r#"["DEBUG=1"]"#).build(),
+        &config
+    ));
+    let service = RequestBuilder::post_json(
+        "/v1.41/services/create",
+        r#"{"Name":"s","TaskTemplate":{"Runtime":"plugin","PluginSpec":{"Name":"p","Remote":"p","Privileges":[{"Name":"mount","Value":["/"]}]}}}"#,
+    )
+    .build();
+    assert_denied!(authorize(&service, &config), "bind mount of / is outside");
+}

@@ -30,8 +30,8 @@ pub use image::{ImageCreate, ImageReference};
 pub use network::NetworkCreate;
 pub use plugin::{PluginPrivilege, PluginPrivileges};
 pub use service::{
-    AppArmorOpts, ContainerSpec, EndpointSpec, NetworkAttachment, PluginSpec, PortConfig,
-    Privileges, SeccompOpts, SelinuxContext, ServiceCreate, TaskTemplate,
+    AppArmorOpts, ContainerSpec, EndpointSpec, LogDriver, NetworkAttachment, PluginSpec,
+    PortConfig, Privileges, SeccompOpts, SelinuxContext, ServiceCreate, TaskTemplate,
 };
 pub use update::{ContainerUpdate, RestartPolicy};
 pub use volume::{VolumeCreate, is_local_driver, local_bind_device};

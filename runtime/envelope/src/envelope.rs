@@ -16,7 +16,9 @@ use crate::docker::{
     ContainerCreate, ContainerStart, PluginPrivileges, ServiceCreate, VolumeCreate,
 };
 use crate::identity::{PeerCertificate, peer_certificate};
-use crate::mounts::{MountInfo, container_mounts, plugin_mounts, service_mounts, volume_mounts};
+use crate::mounts::{
+    MountInfo, container_mounts, plugin_mounts, plugin_set_mounts, service_mounts, volume_mounts,
+};
 use crate::redact::{Redacted, redact_body, redact_headers};
 use crate::routes;
 use crate::uri::{self, UriError};
@@ -82,8 +84,8 @@ pub struct Envelope {
     pub peer_certificate_error: Option<String>,
     /// For calls that create containers (`container_create`, a pre-1.24
     /// `container_start` body, `service_create`/`service_update`), volumes
-    /// (`volume_create`) or managed plugins (`plugin_install`/`plugin_upgrade`):
-    /// every mount, host paths resolved.
+    /// (`volume_create`) or managed plugins (`plugin_install`/`plugin_upgrade`,
+    /// `plugin_set`): every mount, host paths resolved.
     /// `None` for other calls and unreadable bodies.
     pub mounts: Option<Vec<MountInfo>>,
     /// The daemon's answer (`phase = "response"` only).
@@ -280,12 +282,16 @@ fn mounts_of(action: &str, body: &RawValue) -> Option<Vec<MountInfo>> {
         }
         "service_create" | "service_update" => {
             let service: ServiceCreate = serde_json::from_str(body.get()).ok()?;
-            Some(service_mounts(&service.task_template.container_spec))
+            Some(service_mounts(&service))
         }
         // A managed plugin's `mount` and `device` privileges are host paths.
         "plugin_install" | "plugin_upgrade" => {
             let privileges: PluginPrivileges = serde_json::from_str(body.get()).ok()?;
             Some(plugin_mounts(&privileges))
+        }
+        "plugin_set" => {
+            let settings: Vec<String> = serde_json::from_str(body.get()).ok()?;
+            Some(plugin_set_mounts(&settings))
         }
         // A local volume with `o=bind` is a bind mount waiting to happen.
         "volume_create" => {

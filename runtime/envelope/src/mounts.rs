@@ -71,6 +71,10 @@ pub struct MountInfo {
     /// which can mount any filesystem or host path).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub driver_options: BTreeMap<String, String>,
+    /// Binds: the mount propagation asked for (`rshared` lets mounts made
+    /// in the container appear on the host); absent for the default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub propagation: Option<String>,
 }
 
 impl MountInfo {
@@ -82,7 +86,8 @@ impl MountInfo {
 
 #[cfg(feature = "host")]
 pub use collect::{
-    container_mounts, plugin_mounts, resolve_host_path, service_mounts, volume_mounts,
+    container_mounts, plugin_mounts, plugin_set_mounts, resolve_host_path, service_mounts,
+    volume_mounts,
 };
 
 #[cfg(feature = "host")]
@@ -94,7 +99,7 @@ mod collect {
 
     use super::{MountInfo, MountKind};
     use crate::docker::volume::local_bind_device;
-    use crate::docker::{ContainerSpec, HostConfig, Mount, PluginPrivilege, VolumeCreate};
+    use crate::docker::{HostConfig, Mount, PluginPrivilege, ServiceCreate, VolumeCreate};
 
     /// The mounts of a container create (or a pre-1.24 start body): `Binds`,
     /// `Mounts`, `VolumesFrom`, `Devices`, `Tmpfs` and the config's anonymous `Volumes`.
@@ -151,12 +156,39 @@ mod collect {
         mounts
     }
 
-    /// The mounts of a swarm service's container spec.
-    pub fn service_mounts(spec: &ContainerSpec) -> Vec<MountInfo> {
-        spec.mounts
+    /// The mounts of a swarm service: its container spec's, and the host
+    /// paths granted to the plugin a `plugin` runtime service installs.
+    pub fn service_mounts(service: &ServiceCreate) -> Vec<MountInfo> {
+        let task = &service.task_template;
+        let mut mounts: Vec<MountInfo> = task
+            .container_spec
+            .mounts
             .iter()
             .flat_map(|m| mount_entry(m, "ContainerSpec.Mounts"))
-            .collect()
+            .collect();
+        if let Some(plugin) = &task.plugin_spec {
+            mounts.extend(plugin_mounts(&plugin.privileges));
+        }
+        mounts
+    }
+
+    /// The host paths `docker plugin set` points a plugin at: a mount's
+    /// `source`, a device's `path`, and any absolute value set without a
+    /// field (which names a mount's source when the name is a mount's).
+    pub fn plugin_set_mounts(settings: &[String]) -> Vec<MountInfo> {
+        let mut mounts = Vec::new();
+        for setting in settings {
+            let (name, value) = setting.split_once('=').unwrap_or((setting, ""));
+            let field = name.rsplit_once('.').map_or("", |(_, field)| field);
+            let kind = match field {
+                "source" => MountKind::Bind,
+                "path" => MountKind::Device,
+                "" if value.starts_with('/') => MountKind::Bind,
+                _ => continue,
+            };
+            mounts.push(host_path(kind, "PluginSettings", value, "", false));
+        }
+        mounts
     }
 
     /// The host paths a managed plugin's privileges grant: each `mount`
@@ -228,11 +260,21 @@ mod collect {
         };
         let read_only = mode.split(',').any(|m| m == "ro");
         if source.starts_with('/') {
-            host_path(MountKind::Bind, "Binds", source, target, read_only)
+            let mut bind = host_path(MountKind::Bind, "Binds", source, target, read_only);
+            bind.propagation = mode
+                .split(',')
+                .find(|m| PROPAGATIONS.contains(m))
+                .map(str::to_owned);
+            bind
         } else {
             plain(MountKind::Volume, "Binds", source, target, read_only)
         }
     }
+
+    /// Docker's mount propagation modes.
+    const PROPAGATIONS: [&str; 6] = [
+        "shared", "rshared", "slave", "rslave", "private", "rprivate",
+    ];
 
     fn is_mode(mode: &str) -> bool {
         mode.split(',').all(|m| {
@@ -265,13 +307,16 @@ mod collect {
             _ => MountKind::Unknown,
         };
         match kind {
-            MountKind::Bind => vec![host_path(
-                kind,
-                origin,
-                &mount.source,
-                &mount.target,
-                mount.read_only,
-            )],
+            MountKind::Bind => {
+                let mut bind =
+                    host_path(kind, origin, &mount.source, &mount.target, mount.read_only);
+                bind.propagation = mount
+                    .bind_options
+                    .as_ref()
+                    .map(|o| o.propagation.clone())
+                    .filter(|p| !p.is_empty());
+                vec![bind]
+            }
             MountKind::Volume => {
                 let driver = mount
                     .volume_options
@@ -313,6 +358,7 @@ mod collect {
             resolve_error: None,
             driver: None,
             driver_options: BTreeMap::new(),
+            propagation: None,
         }
     }
 

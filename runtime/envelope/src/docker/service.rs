@@ -44,6 +44,18 @@ go_struct! {
         "Runtime" => pub runtime: String,
         /// Networks the tasks join (`host` is the node's own stack).
         "Networks" => pub networks: Vec<NetworkAttachment>,
+        /// The tasks' logging driver.
+        "LogDriver" => pub log_driver: Option<LogDriver>,
+    }
+}
+
+go_struct! {
+    /// Docker's swarm `Driver` for logs.
+    pub struct LogDriver {
+        /// Driver name (`json-file`, `syslog`, …).
+        "Name" => pub name: String,
+        /// Driver options.
+        "Options" => pub options: BTreeMap<String, String>,
     }
 }
 
