@@ -1,172 +1,82 @@
-//! End to end with a real dockerd: `--authorization-plugin` pointing at a
-//! running Portcullis with the example guests.
+//! End to end with real dockerd (tests/dockerd.rs): `--authorization-plugin`
+//! pointing at a running Portcullis with the example guests, driven by the
+//! real `docker` CLI and by raw API requests no CLI would send.
 //!
-//! Needs root, `dockerd` (Debian's docker.io) and a static busybox
-//! (busybox-static) for a registry-free image. Skips with a printed reason
-//! when they are missing, except under CI (`CI=true`), where it must run.
+//! Needs root, dockerd (Debian's docker.io, and `.ci/docker26`'s 26.1 for
+//! the hardening test) and a static busybox (busybox-static) for a
+//! registry-free image. Skips with a printed reason when they are missing,
+//! except under CI (`CI=true`), where it must run.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::process::{Command, Output};
 
+use serde_json::Value;
+
+use crate::dockerd::{Dockerd, IMAGE, Version};
 use crate::util::{Plugin, guest_wasm, module};
-
-const BUSYBOX: &str = "/bin/busybox";
-
-/// Why this machine cannot run the test, if it cannot.
-fn missing_prerequisite() -> Option<String> {
-    let uid = Command::new("id")
-        .arg("-u")
-        .output()
-        .ok()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
-    if uid.as_deref() != Some("0") {
-        return Some("not root (dockerd and /run/docker/plugins need root)".into());
-    }
-    for (binary, package) in [("dockerd", "docker.io"), ("docker", "docker.io")] {
-        let found = Command::new("sh")
-            .args(["-c", &format!("command -v {binary}")])
-            .output();
-        if !found.is_ok_and(|o| o.status.success()) {
-            return Some(format!("{binary} not found (apt-get install -y {package})"));
-        }
-    }
-    if !Path::new(BUSYBOX).is_file() {
-        return Some(format!(
-            "{BUSYBOX} not found (apt-get install -y busybox-static)"
-        ));
-    }
-    None
-}
-
-/// A throwaway dockerd; stopped (SIGTERM, then SIGKILL) and its state removed on drop.
-struct Dockerd {
-    child: Child,
-    root: tempfile::TempDir,
-}
-
-impl Dockerd {
-    fn start(plugin_name: &str) -> Dockerd {
-        // Short paths: containerd's socket lives under the exec root.
-        let root = tempfile::Builder::new()
-            .prefix("pe2e")
-            .tempdir_in("/tmp")
-            .unwrap();
-        let log = std::fs::File::create(root.path().join("dockerd.log")).unwrap();
-        let path = |name: &str| root.path().join(name);
-        let child = Command::new("dockerd")
-            .args([
-                "--iptables=false",
-                "--ip6tables=false",
-                "--bridge=none",
-                "--storage-driver=vfs",
-            ])
-            .arg(format!("--data-root={}", path("data").display()))
-            .arg(format!("--exec-root={}", path("exec").display()))
-            .arg(format!("--pidfile={}", path("docker.pid").display()))
-            .arg(format!("--host=unix://{}", path("docker.sock").display()))
-            .arg(format!("--authorization-plugin={plugin_name}"))
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("spawn dockerd");
-        let mut dockerd = Dockerd { child, root };
-        let deadline = Instant::now() + Duration::from_secs(90);
-        while !dockerd.docker(&["version"]).status.success() {
-            if let Ok(Some(status)) = dockerd.child.try_wait() {
-                panic!("dockerd exited ({status}):\n{}", dockerd.log());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "dockerd not ready in 90 s:\n{}",
-                dockerd.log()
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        dockerd
-    }
-
-    fn socket(&self) -> PathBuf {
-        self.root.path().join("docker.sock")
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.root.path().join("dockerd.log")).unwrap_or_default()
-    }
-
-    fn docker(&self, args: &[&str]) -> Output {
-        Command::new("docker")
-            .arg("--host")
-            .arg(format!("unix://{}", self.socket().display()))
-            .args(args)
-            .output()
-            .expect("run docker")
-    }
-
-    /// Imports a one-binary busybox image named `mini:latest` (no registry needed).
-    fn import_busybox(&self) {
-        let rootfs = self.root.path().join("rootfs");
-        std::fs::create_dir_all(rootfs.join("bin")).unwrap();
-        std::fs::copy(BUSYBOX, rootfs.join("bin/busybox")).unwrap();
-        for applet in ["sh", "true", "echo"] {
-            std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(applet)).unwrap();
-        }
-        let script = format!(
-            "tar -C {} -c . | docker --host unix://{} import - mini:latest",
-            rootfs.display(),
-            self.socket().display()
-        );
-        let output = Command::new("sh").args(["-c", &script]).output().unwrap();
-        assert!(
-            output.status.success(),
-            "docker import: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-}
-
-impl Drop for Dockerd {
-    fn drop(&mut self) {
-        let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn real_dockerd_refuses_privileged_runs_and_allows_the_rest() {
-    if let Some(reason) = missing_prerequisite() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI=true but cannot run the dockerd test: {reason}"
-        );
-        eprintln!("skipping the real-dockerd test: {reason}");
+/// Whether `version` can run here; panics under `CI=true` if not.
+fn available(version: Version) -> bool {
+    let cli = Command::new("sh")
+        .args(["-c", "command -v docker"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let missing = match version.missing_prerequisite() {
+        None if !cli => Some("the docker CLI is not installed (docker.io)".to_owned()),
+        other => other,
+    };
+    match missing {
+        None => true,
+        Some(reason) => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "CI=true but cannot run against dockerd {}: {reason}",
+                version.label()
+            );
+            eprintln!("skipping dockerd {}: {reason}", version.label());
+            false
+        }
+    }
+}
+
+/// Portcullis serving `chain` on `/run/docker/plugins/<name>.sock`, where dockerd finds it.
+fn plugin(name: &str, chain: &str) -> Plugin {
+    let socket = PathBuf::from(format!("/run/docker/plugins/{name}.sock"));
+    Plugin::start_with(tempfile::tempdir().unwrap(), socket, name, chain)
+        .unwrap_or_else(|log| panic!("portcullis did not start:\n{log}"))
+}
+
+fn assert_denied(output: &Output, expected: &str, dockerd: &Dockerd) {
+    assert!(
+        !output.status.success(),
+        "expected a refusal containing {expected:?}, the call succeeded"
+    );
+    assert!(
+        text(&output.stderr).contains(expected),
+        "expected {expected:?} in:\n{}\ndockerd:\n{}",
+        text(&output.stderr),
+        dockerd.log()
+    );
+}
+
+#[test]
+fn real_dockerd_refuses_privileged_runs_and_allows_the_rest() {
+    if !available(Version::V20_10) {
         return;
     }
     let name = format!("portcullis-e2e-{}", std::process::id());
-    let socket = PathBuf::from(format!("/run/docker/plugins/{name}.sock"));
     let chain = module("no-privileged", &guest_wasm("no_privileged"), "")
         + &module(
             "read-only",
             &guest_wasm("read_only"),
             "[module.config]\nusers = [\"auditor\"]",
         );
-    let plugin = Plugin::start_with(tempfile::tempdir().unwrap(), socket, &name, &chain)
-        .unwrap_or_else(|log| panic!("portcullis did not start:\n{log}"));
-    let dockerd = Dockerd::start(&name);
+    let plugin = plugin(&name, &chain);
+    let dockerd = Dockerd::start(Version::V20_10, &name);
 
     let version = dockerd.docker(&["version", "--format", "{{.Server.Version}}"]);
     assert!(
@@ -177,7 +87,7 @@ async fn real_dockerd_refuses_privileged_runs_and_allows_the_rest() {
     assert!(!text(&version.stdout).trim().is_empty());
 
     dockerd.import_busybox();
-    let run = dockerd.docker(&["run", "--rm", "mini", "echo", "hello-through-portcullis"]);
+    let run = dockerd.docker(&["run", "--rm", IMAGE, "echo", "hello-through-portcullis"]);
     assert!(
         run.status.success(),
         "plain run refused: {}\ndockerd:\n{}",
@@ -186,25 +96,22 @@ async fn real_dockerd_refuses_privileged_runs_and_allows_the_rest() {
     );
     assert_eq!(text(&run.stdout).trim(), "hello-through-portcullis");
 
-    let privileged = dockerd.docker(&["run", "--rm", "--privileged", "mini", "true"]);
-    assert!(!privileged.status.success(), "privileged run was allowed");
+    let privileged = dockerd.docker(&["run", "--rm", "--privileged", IMAGE, "true"]);
     let expected = format!(
         "authorization denied by plugin {name}: no-privileged: privileged containers are not allowed"
     );
-    assert!(
-        text(&privileged.stderr).contains(&expected),
-        "{}",
-        text(&privileged.stderr)
-    );
+    assert_denied(&privileged, &expected, &dockerd);
 
     // The daemon decodes JSON case-insensitively; so must the policy.
-    let sneaky = raw_create(
-        &dockerd.socket(),
-        r#"{"Image":"mini","Cmd":["true"],"hostconfig":{"privileged":true}}"#,
-    )
-    .await;
-    assert_eq!(sneaky.0, 403, "{sneaky:?}");
-    assert!(sneaky.1.contains(&expected), "{sneaky:?}");
+    let sneaky = dockerd
+        .request(
+            "POST",
+            "/v1.41/containers/create",
+            Some(br#"{"Image":"mini","Cmd":["true"],"hostconfig":{"privileged":true}}"#),
+        )
+        .unwrap();
+    assert_eq!(sneaky.status(), 403, "{}", sneaky.text());
+    assert!(sneaky.text().contains(&expected), "{}", sneaky.text());
 
     let log = plugin.log();
     for action in [
@@ -221,25 +128,162 @@ async fn real_dockerd_refuses_privileged_runs_and_allows_the_rest() {
     drop(dockerd); // stop the daemon before its plugin
 }
 
-/// `POST /v1.41/containers/create` with `body`, straight to the daemon socket.
-async fn raw_create(docker_socket: &Path, body: &str) -> (u16, String) {
-    use http_body_util::{BodyExt, Full};
-    use hyper::body::Bytes;
-    let stream = tokio::net::UnixStream::connect(docker_socket)
-        .await
-        .unwrap();
-    let (mut sender, connection) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
+/// Issue #8's classes 1 to 3 (and the form body of class 7), sent to real
+/// daemons as raw API calls behind `hardening`: each is refused with the
+/// module's message, and what was refused left no trace in the daemon.
+#[test]
+fn real_dockerd_enforces_hardening_on_raw_api_bypasses() {
+    for version in Version::ALL {
+        if available(version) {
+            hardening_refuses_raw_bypasses(version);
+        }
+    }
+}
+
+fn hardening_refuses_raw_bypasses(version: Version) {
+    let name = format!(
+        "portcullis-hardening-{}-{}",
+        version.label().replace('.', ""),
+        std::process::id()
+    );
+    let allowed = tempfile::tempdir().unwrap();
+    let config = format!(
+        "[module.config]\nbind_prefixes = [\"{}\"]\nallowed_registries = [\"docker.io\"]\nallow_image_archives = true\n",
+        allowed.path().display()
+    );
+    let _plugin = plugin(
+        &name,
+        &module("hardening", &guest_wasm("hardening"), &config),
+    );
+    let dockerd = Dockerd::start(version, &name);
+    dockerd.import_busybox();
+    let label = version.label();
+    let denied = |what: &str| format!("authorization denied by plugin {name}: hardening: {what}");
+
+    // The CLI: a plain run passes, a bind of / does not.
+    let run = dockerd.docker(&["run", "--rm", IMAGE, "echo", "ok"]);
+    assert!(
+        run.status.success(),
+        "{label}: plain run refused: {}\n{}",
+        text(&run.stderr),
+        dockerd.log()
+    );
+    let bind = dockerd.docker(&["run", "--rm", "-v", "/:/h", IMAGE, "true"]);
+    assert_denied(
+        &bind,
+        &denied("bind mount of / is outside the allowed host paths"),
+        &dockerd,
+    );
+
+    let containers_before = container_count(&dockerd);
+    let refused = |method: &str, target: &str, body: &str, expected: &str| {
+        let answer = dockerd
+            .request(method, target, Some(body.as_bytes()))
+            .unwrap_or_else(|e| panic!("{label}: {method} {target}: {e}"));
+        assert_eq!(
+            answer.status(),
+            403,
+            "{label}: {method} {target} {body}: {}",
+            answer.text()
+        );
+        assert!(
+            answer.text().contains(expected),
+            "{label}: {method} {target}: expected {expected:?} in {}",
+            answer.text()
+        );
+    };
+
+    // Class 1: HostConfig fields at the top level of the body.
+    refused(
+        "POST",
+        "/v1.41/containers/create",
+        r#"{"Image":"mini","Cmd":["true"],"Privileged":true,"Binds":["/:/h"]}"#,
+        &denied("privileged containers are not allowed"),
+    );
+    refused(
+        "POST",
+        "/v1.41/containers/create",
+        r#"{"Image":"mini","Cmd":["true"],"HostConfig":null,"PidMode":"host"}"#,
+        &denied("the host PID namespace is not allowed"),
+    );
+    // Class 3: request-targets Go routes although they are not plain paths.
+    for target in [
+        "http:/v1.41/containers/create",
+        "docker://anything/v1.41/containers/create",
+    ] {
+        refused(
+            "POST",
+            target,
+            r#"{"Image":"mini","Cmd":["true"],"HostConfig":{"Privileged":true}}"#,
+            &denied("privileged containers are not allowed"),
+        );
+    }
+    refused(
+        "POST",
+        "/v1.41/images/create?#&fromImage=evil.example.com%2Fminer",
+        "{}",
+        &denied("images from evil.example.com"),
+    );
+    assert_eq!(
+        container_count(&dockerd),
+        containers_before,
+        "{label}: a refused create left a container"
+    );
+
+    // Class 2: a pre-1.24 start body in the wrapper shape (20.10 only:
+    // 26.1 refuses API versions below 1.24).
+    if version == Version::V20_10 {
+        let created = dockerd
+            .request(
+                "POST",
+                "/v1.23/containers/create",
+                Some(br#"{"Image":"mini","Cmd":["true"],"HostConfig":{"NetworkMode":"none"}}"#),
+            )
             .unwrap();
-    tokio::spawn(connection);
-    let request = hyper::Request::post("/v1.41/containers/create")
-        .header("Host", "docker")
-        .header("Content-Type", "application/json")
-        .body(Full::new(Bytes::from(body.to_owned())))
-        .unwrap();
-    let response = sender.send_request(request).await.unwrap();
-    let status = response.status().as_u16();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    (status, text(&bytes))
+        assert_eq!(created.status(), 201, "{}", created.text());
+        let id = serde_json::from_slice::<Value>(&created.body).unwrap()["Id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        refused(
+            "POST",
+            &format!("/v1.23/containers/{id}/start"),
+            r#"{"HostConfig":{"Binds":["/:/h"],"Privileged":true}}"#,
+            &denied(
+                "privileged containers are not allowed; bind mount of / is outside the allowed host paths",
+            ),
+        );
+        let inspect = dockerd.get_json(&format!("/containers/{id}/json"));
+        assert_eq!(inspect["HostConfig"]["Privileged"], false);
+        assert!(inspect["HostConfig"]["Binds"].is_null());
+    }
+
+    // Class 7: a form body that would override the query's fromImage is
+    // refused by the host itself, with Docker's plugin-error answer.
+    let form = b"fromImage=evil.example.com%2Fminer";
+    let mut raw = format!(
+        "POST /v1.41/images/create?fromImage=mini HTTP/1.1\r\nHost: docker\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
+        form.len()
+    )
+    .into_bytes();
+    raw.extend_from_slice(form);
+    let answer = dockerd.send(&raw).unwrap();
+    assert!(
+        answer.status() >= 400
+            && answer
+                .text()
+                .contains(&format!("plugin {name} failed with error"))
+            && answer.text().contains("form-encoded body"),
+        "{label}: {} {}",
+        answer.status(),
+        answer.text()
+    );
+    drop(dockerd); // stop the daemon before its plugin
+}
+
+fn container_count(dockerd: &Dockerd) -> usize {
+    dockerd
+        .get_json("/containers/json?all=1")
+        .as_array()
+        .map_or(0, Vec::len)
 }

@@ -1,11 +1,14 @@
 //! Workspace-level integration tests: the real `portcullis` binary on a real
 //! Unix socket, real wasm built from guests/ and tests/guests/, and a real
-//! dockerd (docker.rs).
+//! dockerd (docker.rs), and the SDK checked against dockerd 20.10 and 26.1
+//! (differential.rs).
 
+mod dockerd;
 mod guest_build;
 mod util;
 
 mod cli;
+mod differential;
 mod docker;
 mod examples;
 mod hostile;

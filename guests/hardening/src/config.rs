@@ -80,6 +80,11 @@ pub struct Config {
     /// daemon's default). Others make the daemon, as root and in the host's
     /// network namespace, connect where their options say.
     pub allowed_log_drivers: Vec<String>,
+    /// Networks services may join, by the name the client gives. Absent:
+    /// any name but `host` and hex IDs. Swarm also resolves its own base-36
+    /// network IDs, which no name check can tell from names: set this list
+    /// to close that door.
+    pub allowed_service_networks: Option<Vec<String>>,
     /// Allow `shared`/`rshared` propagation on bind mounts (mounts made in
     /// the container then appear on the host).
     pub allow_shared_propagation: bool,
@@ -128,6 +133,7 @@ impl Default for Config {
             allowed_log_drivers: ["json-file", "local", "journald", "none"]
                 .map(String::from)
                 .to_vec(),
+            allowed_service_networks: None,
             allow_shared_propagation: false,
             allow_checkpoints: false,
             min_host_port: 1024,

@@ -3,6 +3,8 @@
 //! runtime and published ports. Mounts are judged in `mounts.rs`, from the
 //! host's resolved list.
 
+use std::collections::BTreeMap;
+
 use portcullis_sdk::docker::{HostConfig, NetworkingConfig};
 
 use crate::Violations;
@@ -71,12 +73,7 @@ pub(crate) fn check(host: &HostConfig, config: &Config, out: &mut Violations) {
     if !runtime_allowed(&host.runtime, config) {
         out.push(format!("runtime {} is not allowed", host.runtime));
     }
-    if !config.log_driver_allowed(&host.log_config.kind) {
-        out.push(format!(
-            "logging driver {} is not allowed",
-            host.log_config.kind
-        ));
-    }
+    check_log_config(host, config, out);
     // Also the driver of the image's `VOLUME`s, which no request names.
     if !host.volume_driver.is_empty() && !config.volume_driver_allowed(&host.volume_driver) {
         out.push(format!(
@@ -90,6 +87,49 @@ pub(crate) fn check(host: &HostConfig, config: &Config, out: &mut Violations) {
         }
     }
     check_ports(host, config, out);
+}
+
+/// Options of the daemon's default logging driver that only size and tag
+/// the local log (the CLI sends `--log-opt` without `--log-driver` so).
+const DEFAULT_DRIVER_LOG_OPTIONS: [&str; 10] = [
+    "max-size",
+    "max-file",
+    "compress",
+    "mode",
+    "max-buffer-size",
+    "labels",
+    "labels-regex",
+    "env",
+    "env-regex",
+    "tag",
+];
+
+/// The logging driver must be allowed. Without one, the options go to the
+/// daemon's default driver, which a policy cannot see (it may be syslog or
+/// fluentd, whose address options point the daemon anywhere): only options
+/// every driver reads locally pass.
+fn check_log_config(host: &HostConfig, config: &Config, out: &mut Violations) {
+    check_log_driver(&host.log_config.kind, &host.log_config.config, config, out);
+}
+
+/// A logging driver and its options (containers and services alike).
+pub(crate) fn check_log_driver(
+    driver: &str,
+    options: &BTreeMap<String, String>,
+    config: &Config,
+    out: &mut Violations,
+) {
+    if !config.log_driver_allowed(driver) {
+        out.push(format!("logging driver {driver} is not allowed"));
+    } else if driver.is_empty() {
+        for option in options.keys() {
+            if !DEFAULT_DRIVER_LOG_OPTIONS.contains(&option.as_str()) {
+                out.push(format!(
+                    "log option {option} without a logging driver is not allowed (name the driver)"
+                ));
+            }
+        }
+    }
 }
 
 pub(crate) fn check_capability(capability: &str, config: &Config, out: &mut Violations) {

@@ -6,7 +6,7 @@ use portcullis_sdk::docker::{PluginPrivilege, Privileges};
 use portcullis_sdk::{BodyError, Request};
 
 use crate::config::Config;
-use crate::host_config::{check_capability, check_host_port};
+use crate::host_config::{check_capability, check_host_port, check_log_driver};
 use crate::security_options::profile_digest;
 use crate::{Violations, images, mounts};
 
@@ -30,6 +30,12 @@ pub(crate) fn check_service(
         let target = network.target.as_str();
         if target.eq_ignore_ascii_case("host") && !config.allow_host_namespaces {
             out.push("services on the host network are not allowed");
+        } else if let Some(allowed) = &config.allowed_service_networks {
+            if !allowed.iter().any(|a| a == target) {
+                out.push(format!(
+                    "service network {target:?} is not in allowed_service_networks"
+                ));
+            }
         } else if !target.is_empty() && target.bytes().all(|b| b.is_ascii_hexdigit()) {
             // Swarm resolves IDs and ID prefixes, the host network's among them.
             out.push(format!(
@@ -37,10 +43,8 @@ pub(crate) fn check_service(
             ));
         }
     }
-    if let Some(log_driver) = &task.log_driver
-        && !config.log_driver_allowed(&log_driver.name)
-    {
-        out.push(format!("logging driver {} is not allowed", log_driver.name));
+    if let Some(log_driver) = &task.log_driver {
+        check_log_driver(&log_driver.name, &log_driver.options, config, out);
     }
     for port in &service.endpoint_spec.ports {
         check_host_port(
@@ -55,6 +59,7 @@ pub(crate) fn check_service(
         if !config.allow_plugin_management {
             out.push("services that install plugins are not allowed");
         } else if let Some(plugin) = &task.plugin_spec {
+            images::check_image(&plugin.remote, config, out);
             check_plugin_privileges(&plugin.privileges, config, out);
         }
     }

@@ -745,6 +745,20 @@ fn logging_drivers_are_an_allow_list() {
         &create(r#"{"LogConfig":{"Type":"json-file","Config":{"max-size":"10m"}}}"#),
         &strict()
     ));
+    // `--log-opt` without `--log-driver`: the daemon's default driver gets them.
+    assert_allowed!(authorize(
+        &create(r#"{"LogConfig":{"Type":"","Config":{"max-size":"10m","max-file":"3"}}}"#),
+        &strict()
+    ));
+    assert_denied!(
+        authorize(
+            &create(
+                r#"{"LogConfig":{"Type":"","Config":{"syslog-address":"tcp://127.0.0.1:2375"}}}"#
+            ),
+            &strict()
+        ),
+        "log option syslog-address without a logging driver"
+    );
     let service = RequestBuilder::post_json(
         "/v1.41/services/create",
         r#"{"Name":"s","TaskTemplate":{"ContainerSpec":{"Image":"busybox"},"LogDriver":{"Name":"gelf"}}}"#,
@@ -840,6 +854,20 @@ fn a_service_network_named_by_id_is_denied() {
     )
     .build();
     assert_denied!(authorize(&service, &strict()), "looks like a network ID");
+    // Swarm's own IDs are base 36: only an allow-list can tell them from names.
+    let base36 = RequestBuilder::post_json(
+        "/v1.41/services/create",
+        r#"{"Name":"s","TaskTemplate":{"ContainerSpec":{"Image":"busybox"},"Networks":[{"Target":"kaw3tshz1db9"}]}}"#,
+    )
+    .build();
+    let config = Config {
+        allowed_service_networks: Some(vec!["web".into()]),
+        ..strict()
+    };
+    assert_denied!(
+        authorize(&base36, &config),
+        "not in allowed_service_networks"
+    );
 }
 
 #[test]
@@ -870,4 +898,13 @@ fn plugins_are_judged_where_they_come_from_and_what_they_are_set_to() {
     )
     .build();
     assert_denied!(authorize(&service, &config), "bind mount of / is outside");
+    let foreign_service = RequestBuilder::post_json(
+        "/v1.41/services/create",
+        r#"{"Name":"s","TaskTemplate":{"Runtime":"plugin","PluginSpec":{"Name":"p","Remote":"evil.example.com/p"}}}"#,
+    )
+    .build();
+    assert_denied!(
+        authorize(&foreign_service, &config),
+        "images from evil.example.com"
+    );
 }

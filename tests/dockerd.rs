@@ -1,0 +1,311 @@
+//! A throwaway dockerd of either version under test, on its own data root,
+//! exec root and socket, with its own managed containerd (started by dockerd
+//! from the system's `containerd` on PATH), behind an authorization plugin.
+//!
+//! - 20.10: the system's `dockerd` (Debian 12's docker.io).
+//! - 26.1: Debian 13's, unpacked by `.ci/docker26` into
+//!   `$PORTCULLIS_DOCKER26_DIR` (default `/opt/portcullis-ci/docker-26`).
+//!   It is given that directory's `docker-init` and `docker-proxy`
+//!   explicitly, so nothing of the system's 20.10 install leaks in. Unlike
+//!   25.0, it refuses API versions below 1.24 outright: its
+//!   `DOCKER_MIN_API_VERSION` cannot go lower (`DOCKER_MIN_API_VERSION=1.12`
+//!   makes it exit with "minimum supported API version is 1.24").
+//!
+//! Both run side by side with `--iptables=false --ip6tables=false
+//! --bridge=none --storage-driver=vfs`: no host networking is touched and an
+//! image needs no registry (`import_busybox`).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub(crate) mod http;
+
+use http::{Framing, Message};
+
+/// The static busybox an image is made of.
+pub const BUSYBOX: &str = "/bin/busybox";
+
+/// The image every container is created from.
+pub const IMAGE: &str = "mini:latest";
+
+/// Which dockerd.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    /// Debian 12's docker.io 20.10 (API 1.12–1.41).
+    V20_10,
+    /// Debian 13's docker.io 26.1 (API 1.24–1.45).
+    V26_1,
+}
+
+impl Version {
+    /// Both, in the order they are reported.
+    pub const ALL: [Version; 2] = [Version::V20_10, Version::V26_1];
+
+    /// `"20.10"` or `"26.1"`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Version::V20_10 => "20.10",
+            Version::V26_1 => "26.1",
+        }
+    }
+
+    /// The `/vX.Y` prefixes sent to this daemon (`""`: none). Versions it
+    /// refuses are still sent once, to record the refusal.
+    pub fn api_versions(self) -> &'static [&'static str] {
+        match self {
+            Version::V20_10 => &["", "1.12", "1.23", "1.24", "1.40", "1.41"],
+            Version::V26_1 => &["", "1.12", "1.23", "1.24", "1.40", "1.41", "1.44", "1.45"],
+        }
+    }
+
+    /// The directory `.ci/docker26` unpacks 26.1 into.
+    pub fn docker26_dir() -> PathBuf {
+        std::env::var_os("PORTCULLIS_DOCKER26_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("/opt/portcullis-ci/docker-26"))
+    }
+
+    /// The `dockerd` binary and its version-specific flags and environment.
+    fn command(self) -> Command {
+        match self {
+            Version::V20_10 => Command::new("dockerd"),
+            Version::V26_1 => {
+                let dir = Version::docker26_dir();
+                let mut command = Command::new(dir.join("usr/sbin/dockerd"));
+                command
+                    .arg(format!(
+                        "--init-path={}",
+                        dir.join("usr/bin/docker-init").display()
+                    ))
+                    .arg(format!(
+                        "--userland-proxy-path={}",
+                        dir.join("usr/sbin/docker-proxy").display()
+                    ))
+                    // The default, stated: 26.1 accepts nothing lower.
+                    .env("DOCKER_MIN_API_VERSION", "1.24");
+                command
+            }
+        }
+    }
+
+    /// Why this machine cannot run this daemon, if it cannot.
+    pub fn missing_prerequisite(self) -> Option<String> {
+        let uid = Command::new("id")
+            .arg("-u")
+            .output()
+            .ok()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
+        if uid.as_deref() != Some("0") {
+            return Some("not root (dockerd and /run/docker/plugins need root)".into());
+        }
+        if !Path::new(BUSYBOX).is_file() {
+            return Some(format!(
+                "{BUSYBOX} not found (apt-get install -y busybox-static)"
+            ));
+        }
+        let (mut command, install) = match self {
+            Version::V20_10 => (Command::new("dockerd"), "apt-get install -y docker.io"),
+            Version::V26_1 => (
+                Command::new(Version::docker26_dir().join("usr/sbin/dockerd")),
+                "bash .ci/docker26",
+            ),
+        };
+        let version = command.arg("--version").output();
+        let wanted = format!("Docker version {}.", self.label());
+        match version {
+            Ok(out) if String::from_utf8_lossy(&out.stdout).starts_with(&wanted) => None,
+            Ok(out) => Some(format!(
+                "dockerd {} not found, found {:?} ({install})",
+                self.label(),
+                String::from_utf8_lossy(&out.stdout).trim()
+            )),
+            Err(e) => Some(format!(
+                "dockerd {} not runnable: {e} ({install})",
+                self.label()
+            )),
+        }
+    }
+}
+
+/// A throwaway dockerd; stopped (SIGTERM, then SIGKILL) and its state
+/// removed on drop.
+pub struct Dockerd {
+    pub version: Version,
+    child: Child,
+    root: tempfile::TempDir,
+}
+
+impl Dockerd {
+    /// Starts `version` with `--authorization-plugin=<plugin_name>` and waits
+    /// until it answers `/_ping` (through the plugin).
+    pub fn start(version: Version, plugin_name: &str) -> Dockerd {
+        // Short paths: containerd's socket lives under the exec root.
+        let root = tempfile::Builder::new()
+            .prefix("pdiff")
+            .tempdir_in("/tmp")
+            .expect("tempdir");
+        let log = std::fs::File::create(root.path().join("dockerd.log")).expect("log file");
+        let path = |name: &str| root.path().join(name);
+        let child = version
+            .command()
+            .args([
+                "--iptables=false",
+                "--ip6tables=false",
+                "--bridge=none",
+                "--storage-driver=vfs",
+            ])
+            .arg(format!("--data-root={}", path("data").display()))
+            .arg(format!("--exec-root={}", path("exec").display()))
+            .arg(format!("--pidfile={}", path("docker.pid").display()))
+            .arg(format!("--host=unix://{}", path("docker.sock").display()))
+            .arg(format!("--authorization-plugin={plugin_name}"))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log file"))
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn dockerd {}: {e}", version.label()));
+        let mut dockerd = Dockerd {
+            version,
+            child,
+            root,
+        };
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            if let Ok(ping) = dockerd.request("GET", "/_ping", None)
+                && ping.status() == 200
+            {
+                return dockerd;
+            }
+            if let Ok(Some(status)) = dockerd.child.try_wait() {
+                panic!(
+                    "dockerd {} exited ({status}):\n{}",
+                    version.label(),
+                    dockerd.log()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "dockerd {} not ready in 90 s:\n{}",
+                version.label(),
+                dockerd.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The daemon's API socket.
+    pub fn socket(&self) -> PathBuf {
+        self.root.path().join("docker.sock")
+    }
+
+    /// What the daemon logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.root.path().join("dockerd.log")).unwrap_or_default()
+    }
+
+    /// Sends raw request bytes and reads the response (30 s timeout).
+    pub fn send(&self, raw: &[u8]) -> std::io::Result<Message> {
+        http::exchange(&self.socket(), raw, Duration::from_secs(30))
+    }
+
+    /// A request with an optional JSON body framed with `Content-Length`.
+    pub fn request(
+        &self,
+        method: &str,
+        target: &str,
+        body: Option<&[u8]>,
+    ) -> std::io::Result<Message> {
+        self.send(&http::request_bytes(method, target, body, Framing::Length))
+    }
+
+    /// Runs the `docker` CLI against this daemon.
+    pub fn docker(&self, args: &[&str]) -> Output {
+        Command::new("docker")
+            .arg("--host")
+            .arg(format!("unix://{}", self.socket().display()))
+            .args(args)
+            .output()
+            .expect("run docker")
+    }
+
+    /// `GET target` as JSON; panics (with the daemon's log) unless 200.
+    pub fn get_json(&self, target: &str) -> Value {
+        let response = self
+            .request("GET", target, None)
+            .unwrap_or_else(|e| panic!("GET {target} on {}: {e}", self.version.label()));
+        assert_eq!(
+            response.status(),
+            200,
+            "GET {target} on {}: {}",
+            self.version.label(),
+            response.text()
+        );
+        serde_json::from_slice(&response.body).expect("JSON answer")
+    }
+
+    /// Imports a one-binary busybox image named [`IMAGE`] (no registry
+    /// needed) through the raw API, as `docker import` does.
+    pub fn import_busybox(&self) {
+        let rootfs = self.root.path().join("rootfs");
+        std::fs::create_dir_all(rootfs.join("bin")).expect("rootfs");
+        std::fs::copy(BUSYBOX, rootfs.join("bin/busybox")).expect("copy busybox");
+        for applet in ["sh", "true", "echo", "sleep"] {
+            std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(applet))
+                .expect("applet link");
+        }
+        let tar = Command::new("tar")
+            .arg("-C")
+            .arg(&rootfs)
+            .args(["-c", "."])
+            .output()
+            .expect("run tar");
+        assert!(
+            tar.status.success(),
+            "tar: {}",
+            String::from_utf8_lossy(&tar.stderr)
+        );
+        let (repo, tag) = IMAGE.split_once(':').expect("name:tag");
+        let head = format!(
+            "POST /images/create?fromSrc=-&repo={repo}&tag={tag} HTTP/1.1\r\nHost: docker\r\nConnection: close\r\nContent-Type: application/x-tar\r\nContent-Length: {}\r\n\r\n",
+            tar.stdout.len()
+        );
+        let mut raw = head.into_bytes();
+        raw.extend_from_slice(&tar.stdout);
+        let response = self.send(&raw).expect("import");
+        assert!(
+            response.status() == 200 && !response.text().contains("errorDetail"),
+            "import on {}: {} {}",
+            self.version.label(),
+            response.status(),
+            response.text()
+        );
+    }
+}
+
+impl Drop for Dockerd {
+    fn drop(&mut self) {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline && !matches!(self.child.try_wait(), Ok(Some(_))) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        if !matches!(self.child.try_wait(), Ok(Some(_))) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        // A stopped dockerd may leave its default network namespace mounted
+        // at `exec/netns/default` (seen after these runs, not after an idle
+        // daemon); unmount what is left so the root can be removed.
+        let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
+        let root = self.root.path().to_string_lossy().into_owned();
+        for point in mounts.lines().filter_map(|l| l.split(' ').nth(1)) {
+            if point.starts_with(&root) {
+                let _ = Command::new("umount").args(["-l", point]).status();
+            }
+        }
+    }
+}
