@@ -86,7 +86,7 @@ impl Subjects {
         guests::build().expect("the wasm guests must build");
         let path = guests::chain_config(CHAIN);
         let config = Config::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let sandbox = Sandbox::new().expect("the sandbox must start");
+        let sandbox = Sandbox::for_chain(1, 8).expect("the sandbox must start");
         let modules = config
             .modules
             .iter()

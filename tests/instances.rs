@@ -2,7 +2,7 @@
 //! in one instance per worker, a trap discards the instance, and
 //! `reuse_instances = false` gives every call a fresh one.
 
-use crate::util::{Plugin, module, wat};
+use crate::util::{Client, Plugin, module, wat};
 
 /// Serves the `counter` guest on one worker (so every call meets the same
 /// warm instance) with `extra` in its `[[module]]` table, and returns the
@@ -50,4 +50,65 @@ async fn reuse_instances_false_gives_every_call_a_fresh_instance() {
         answers.iter().all(|a| a == "counter: call 1"),
         "{answers:?}"
     );
+}
+
+/// The instance pool is sized from the configuration: 64 workers each
+/// holding a warm instance of 5 modules (320 instances, more than the 256
+/// the pool once had) all answer, a reload of the same chain succeeds, and
+/// a reload that could not fit is refused with the reason while the old
+/// chain keeps serving.
+#[tokio::test(flavor = "multi_thread")]
+async fn sixty_four_workers_and_five_modules_fit_the_pool() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let socket = dir.path().join("plugin.sock");
+    let config = dir.path().join("plugin.toml");
+    // 64 busy threads share this machine's CPUs: a generous deadline keeps
+    // the test about slots, not about wall time.
+    let write = |modules: usize| {
+        let chain: String = (0..modules)
+            .map(|i| module(&format!("spin-{i}"), &wat("spin"), "timeout_ms = 30000"))
+            .collect();
+        let text = format!("[plugin]\nname = \"portcullis-test\"\nworkers = 64\n\n{chain}");
+        std::fs::write(&config, text).expect("write plugin.toml");
+    };
+    write(5);
+    let plugin = Plugin::serve(&config, socket, dir).expect("portcullis starts");
+
+    burst_of_64(&plugin.socket).await;
+    plugin.hangup_and_wait_for("chain reloaded", 1);
+    burst_of_64(&plugin.socket).await;
+
+    // 11 modules need more slots than a 5-module start reserved (room for 10).
+    write(11);
+    plugin.hangup_and_wait_for("reload failed", 1);
+    assert!(
+        plugin
+            .log()
+            .contains("11 modules with 64 workers need 1473 instance slots"),
+        "{}",
+        plugin.log()
+    );
+    burst_of_64(&plugin.socket).await;
+}
+
+/// 64 connections at once, eight requests each (enough to keep every
+/// worker busy at some point); every one must be allowed.
+async fn burst_of_64(socket: &std::path::Path) {
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..64 {
+        let socket = socket.to_owned();
+        set.spawn(async move {
+            let mut client = Client::connect(&socket).await;
+            let mut answers = Vec::new();
+            for _ in 0..8 {
+                answers.push(client.authz_req("ps__02_GET_containers-json.json").await);
+            }
+            answers
+        });
+    }
+    while let Some(answers) = set.join_next().await {
+        for answer in answers.expect("client task") {
+            assert!(answer.allowed(), "{answer:?}");
+        }
+    }
 }

@@ -149,14 +149,7 @@ impl Plugin {
 
     /// A keep-alive HTTP/1.1 connection to the plugin, as dockerd holds one.
     pub async fn connect(&self) -> Client {
-        let stream = tokio::net::UnixStream::connect(&self.socket)
-            .await
-            .expect("connect to plugin socket");
-        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .expect("HTTP handshake");
-        tokio::spawn(connection);
-        Client { sender }
+        Client::connect(&self.socket).await
     }
 
     /// Sends SIGHUP (reload) and waits until the log holds `count` lines
@@ -237,6 +230,18 @@ impl Answer {
 }
 
 impl Client {
+    /// A keep-alive HTTP/1.1 connection to the plugin socket at `socket`.
+    pub async fn connect(socket: &Path) -> Client {
+        let stream = tokio::net::UnixStream::connect(socket)
+            .await
+            .expect("connect to plugin socket");
+        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .expect("HTTP handshake");
+        tokio::spawn(connection);
+        Client { sender }
+    }
+
     /// POSTs `body` to `path` with no Content-Type, as dockerd does.
     pub async fn post(&mut self, path: &str, body: Vec<u8>) -> Answer {
         let request = hyper::Request::post(path)

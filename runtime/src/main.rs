@@ -71,17 +71,17 @@ fn main() -> ExitCode {
     })
 }
 
-/// Compiles the chain of `config_path`.
+/// Compiles the chain of `config_path`, for one thread.
 fn load_chain(config_path: &std::path::Path) -> anyhow::Result<(Config, Chain)> {
     let config = Config::load(config_path)?;
-    let sandbox = Sandbox::new().context("cannot create the wasm engine")?;
+    let sandbox =
+        Sandbox::for_chain(1, config.modules.len()).context("cannot create the wasm engine")?;
     let chain = Chain::build(&sandbox, &config)?;
     Ok((config, chain))
 }
 
 fn serve(config_path: PathBuf, socket: Option<PathBuf>) -> anyhow::Result<()> {
-    let sandbox = Sandbox::new().context("cannot create the wasm engine")?;
-    let (live, config) = LiveChain::start(sandbox, &config_path)?;
+    let (live, config) = LiveChain::start(&config_path)?;
     let live = Arc::new(live);
     let socket_path = socket.unwrap_or_else(|| config.socket.clone());
     let runtime = tokio::runtime::Runtime::new()?;
@@ -101,9 +101,7 @@ fn serve(config_path: PathBuf, socket: Option<PathBuf>) -> anyhow::Result<()> {
             docker_name.as_deref().unwrap_or(&config.plugin_name)
         );
         tokio::spawn(reload_on_sighup(live.clone()));
-        let workers = Arc::new(Workers::start(
-            config.workers.unwrap_or_else(Workers::default_count),
-        )?);
+        let workers = Arc::new(Workers::start(live.workers())?);
         portcullis::server::serve(bound, listener, live, workers, shutdown_signal()).await?;
         tracing::info!("stopped; socket removed");
         Ok(())

@@ -13,12 +13,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use anyhow::Context as _;
 use arc_swap::ArcSwap;
 use portcullis_envelope::envelope::SerializedEnvelope;
 
 use crate::chain::{Chain, ChainDecision, Decide};
 use crate::config::Config;
 use crate::sandbox::Sandbox;
+use crate::workers::Workers;
 
 /// The serving chain, swappable while requests run through it.
 pub struct LiveChain {
@@ -36,6 +38,7 @@ pub struct LiveChain {
 struct FixedSettings {
     plugin_name: String,
     socket: PathBuf,
+    workers: usize,
 }
 
 impl FixedSettings {
@@ -43,6 +46,7 @@ impl FixedSettings {
         FixedSettings {
             plugin_name: config.plugin_name.clone(),
             socket: config.socket.clone(),
+            workers: config.workers.unwrap_or_else(Workers::default_count),
         }
     }
 }
@@ -61,19 +65,28 @@ pub struct Reloaded {
 }
 
 impl LiveChain {
-    /// Loads `config_path` and builds generation 0 of its chain.
-    pub fn start(sandbox: Sandbox, config_path: &Path) -> anyhow::Result<(LiveChain, Config)> {
+    /// Loads `config_path` and builds generation 0 of its chain, in an
+    /// engine whose instance pool is sized for its workers and modules.
+    pub fn start(config_path: &Path) -> anyhow::Result<(LiveChain, Config)> {
         let config = Config::load(config_path)?;
+        let fixed = FixedSettings::of(&config);
+        let sandbox = Sandbox::for_chain(fixed.workers, config.modules.len())
+            .context("cannot create the wasm engine")?;
         let chain = Chain::build(&sandbox, &config)?;
         let live = LiveChain {
             sandbox,
             config_path: config_path.to_owned(),
-            fixed: FixedSettings::of(&config),
+            fixed,
             current: ArcSwap::from_pointee(chain),
             generation: AtomicU64::new(0),
             reloading: std::sync::Mutex::new(()),
         };
         Ok((live, config))
+    }
+
+    /// Evaluation threads to start (fixed until restart).
+    pub fn workers(&self) -> usize {
+        self.fixed.workers
     }
 
     /// The chain serving now.
@@ -97,10 +110,17 @@ impl LiveChain {
         if fixed != self.fixed {
             tracing::warn!(
                 target: "portcullis::reload",
-                "[plugin] name and socket take effect only on restart; still serving {} on {}",
+                "[plugin] name, socket and workers take effect only on restart; still serving {} on {} with {} workers",
                 self.fixed.plugin_name,
-                self.fixed.socket.display()
+                self.fixed.socket.display(),
+                self.fixed.workers
             );
+        }
+        if let Err(why) = self
+            .sandbox
+            .check_fits(self.fixed.workers, config.modules.len())
+        {
+            anyhow::bail!(why);
         }
         let chain = Chain::build(&self.sandbox, &config)?;
         let modules = chain.modules().count();

@@ -111,17 +111,21 @@ pub struct Sandbox {
     /// Compiled modules by their exact file contents, so that a reload
     /// compiles only the modules that changed.
     compiled: Mutex<HashMap<Arc<[u8]>, Module>>,
+    /// Instances the pool holds at once (see [`slots_needed`]).
+    slots: u32,
 }
 
 impl Sandbox {
-    /// Creates the engine (fuel and epoch interruption on) and starts its ticker.
-    pub fn new() -> anyhow::Result<Sandbox> {
+    /// Creates the engine (fuel and epoch interruption on) with a pool of
+    /// `slots` instances (at least [`MIN_SLOTS`]) and starts its ticker.
+    pub fn new(slots: u32) -> anyhow::Result<Sandbox> {
+        let slots = slots.max(MIN_SLOTS);
         let mut config = EngineConfig::new();
         config.consume_fuel(true);
         config.epoch_interruption(true);
         // Guests are short policies: a small stack makes runaway recursion trap fast.
         config.max_wasm_stack(512 * 1024);
-        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling_config()));
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling_config(slots)));
         let engine = Engine::new(&config)?;
 
         let mut linker: Linker<GuestState> = Linker::new(&engine);
@@ -157,7 +161,28 @@ impl Sandbox {
             engine,
             linker: Arc::new(linker),
             compiled: Mutex::new(HashMap::new()),
+            slots,
         })
+    }
+
+    /// A sandbox whose pool fits `modules` evaluated by `workers` threads,
+    /// with room for reloads that double the chain.
+    pub fn for_chain(workers: usize, modules: usize) -> anyhow::Result<Sandbox> {
+        Sandbox::new(slots_needed(workers, modules.saturating_mul(2)))
+    }
+
+    /// Whether a chain of `modules` evaluated by `workers` threads fits the
+    /// pool; the reason it does not, for the refusal of a reload.
+    pub fn check_fits(&self, workers: usize, modules: usize) -> Result<(), String> {
+        let needed = slots_needed(workers, modules);
+        if needed <= self.slots {
+            return Ok(());
+        }
+        Err(format!(
+            "{modules} modules with {workers} workers need {needed} instance slots, and the \
+             engine was sized for {} when Portcullis started: restart it to load this chain",
+            self.slots
+        ))
     }
 
     /// Compiles `source`, or reuses the module compiled earlier from the
@@ -232,19 +257,29 @@ impl Sandbox {
     }
 }
 
-/// Instance slots in the pool: more than the evaluations that can run at
-/// once (the server bounds them by its worker count) plus config checks
-/// during a reload. A call finding no free slot fails, and so denies.
-pub const INSTANCE_SLOTS: u32 = 256;
+/// Instance slots a chain of `modules` evaluated by `workers` threads can
+/// hold at once: each worker's warm instance of each module, twice over
+/// (a reload's new instances are taken before the replaced chain's are
+/// dropped), one fresh instance per worker (non-reusable modules, a first
+/// call), and one config check at a time during a reload. A call finding
+/// no free slot fails, and so denies.
+pub fn slots_needed(workers: usize, modules: usize) -> u32 {
+    let (workers, modules) = (workers.max(1), modules.max(1));
+    let needed = 2 * workers * modules + workers + 1;
+    u32::try_from(needed).unwrap_or(u32::MAX)
+}
+
+/// Fewest slots a pool is given: small chains keep room to grow on reload.
+pub const MIN_SLOTS: u32 = 64;
 
 /// Pre-reserved instances, memories and tables: instantiation takes a warm
 /// slot and resets it from the module's copy-on-write image instead of
 /// mapping and unmapping fresh memory for every call.
-fn pooling_config() -> PoolingAllocationConfig {
+fn pooling_config(slots: u32) -> PoolingAllocationConfig {
     let mut pool = PoolingAllocationConfig::new();
-    pool.total_core_instances(INSTANCE_SLOTS)
-        .total_memories(INSTANCE_SLOTS)
-        .total_tables(INSTANCE_SLOTS)
+    pool.total_core_instances(slots)
+        .total_memories(slots)
+        .total_tables(slots)
         // Any wasm32 memory fits a slot; the per-module cap is the limiter's job.
         .max_memory_size(4 << 30)
         .linear_memory_keep_resident(KEEP_RESIDENT)
