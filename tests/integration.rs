@@ -15,3 +15,4 @@ mod hostile;
 mod instances;
 mod protocol;
 mod reload;
+mod views;

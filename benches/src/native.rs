@@ -2,12 +2,14 @@
 //! into the host and called through the same envelope, so that what the
 //! sandbox costs is measured rather than guessed.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use portcullis::chain::{ChainDecision, Decide, ModuleReport, Verdict};
 use portcullis::config::Config;
 use portcullis::sandbox::{GuestDecision, GuestFailure};
-use portcullis_envelope::envelope::{ConfigPrefix, SerializedEnvelope};
+use portcullis_envelope::Envelope;
+use portcullis_envelope::envelope::ConfigPrefix;
 
 /// A policy's byte-level entry point (`<guest>::portcullis_entry::authorize`).
 pub type Entry = fn(&[u8]) -> Vec<u8>;
@@ -65,11 +67,15 @@ impl NativeChain {
 }
 
 impl Decide for NativeChain {
-    fn decide(&self, envelope: &SerializedEnvelope) -> ChainDecision {
+    /// Each policy gets the small envelope and its views from `envelope`,
+    /// exactly as in the sandbox, minus the sandbox.
+    fn decide(&self, envelope: &Arc<Envelope>) -> ChainDecision {
         let mut reports = Vec::with_capacity(self.modules.len());
         for module in &self.modules {
             let started = Instant::now();
-            let answer = (module.entry)(&envelope.with_config(&module.config_prefix));
+            let input = envelope.core_json().with_config(&module.config_prefix);
+            let answer =
+                portcullis_sdk::abi::with_native_views(envelope.clone(), || (module.entry)(&input));
             let outcome = serde_json::from_slice::<GuestDecision>(&answer)
                 .map_err(|e| GuestFailure::BadOutput(e.to_string()));
             let report = ModuleReport {

@@ -121,11 +121,64 @@ pub fn validate_config<C: DeserializeOwned>(config: &[u8]) -> Vec<u8> {
     }
 }
 
+#[cfg(not(target_arch = "wasm32"))]
+thread_local! {
+    static NATIVE_VIEWS: std::cell::RefCell<Option<std::sync::Arc<portcullis_envelope::Envelope>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` (a native `portcullis_entry::authorize` call on a views
+/// envelope) with `envelope` answering its views, as the host answers them
+/// in the sandbox: how the benchmarks call policies natively.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn with_native_views<R>(
+    envelope: std::sync::Arc<portcullis_envelope::Envelope>,
+    f: impl FnOnce() -> R,
+) -> R {
+    let previous = NATIVE_VIEWS.with(|views| views.replace(Some(envelope)));
+    let result = f();
+    NATIVE_VIEWS.with(|views| *views.borrow_mut() = previous);
+    result
+}
+
+/// The envelope lent to this thread by [`with_native_views`].
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) fn native_views() -> Option<std::sync::Arc<portcullis_envelope::Envelope>> {
+    NATIVE_VIEWS.with(|views| views.borrow().clone())
+}
+
 /// Pointer-level exports, compiled only for the sandbox.
 #[cfg(target_arch = "wasm32")]
 #[allow(unsafe_code)]
 pub mod wasm {
     use std::sync::Mutex;
+
+    use crate::views::{View, ViewKind};
+
+    #[link(wasm_import_module = "portcullis")]
+    unsafe extern "C" {
+        /// Readies view `kind` of this call; `(status << 32) | len`.
+        #[link_name = "view"]
+        fn host_view(kind: i32) -> i64;
+        /// Copies the view readied last to `ptr` (`len` bytes).
+        #[link_name = "view_copy"]
+        fn host_view_copy(ptr: i32);
+    }
+
+    /// Fetches view `kind` of the current call from the host.
+    pub(crate) fn view(kind: ViewKind) -> View {
+        // SAFETY: a host call with plain integers; the host checks the kind.
+        let packed = unsafe { host_view(kind as i32) } as u64;
+        let (status, len) = ((packed >> 32) as u32, (packed & 0xffff_ffff) as usize);
+        let mut bytes = vec![0u8; len];
+        if len > 0 {
+            // SAFETY: `bytes` is a live, writable buffer of exactly the
+            // `len` bytes the host copies; the host checks the range too.
+            unsafe { host_view_copy(bytes.as_mut_ptr() as i32) };
+        }
+        View::from_wire(status, bytes)
+            .unwrap_or_else(|| View::Malformed(format!("unknown view status {status}")))
+    }
 
     /// The last answer, kept alive until the next call so the host can read it.
     static OUTPUT: Mutex<Vec<u8>> = Mutex::new(Vec::new());
@@ -257,6 +310,12 @@ macro_rules! export_policy {
             #[allow(unsafe_code)]
             #[unsafe(no_mangle)]
             extern "C" fn portcullis_reusable() {}
+
+            /// Asks for the small envelope: the SDK fetches the body,
+            /// headers, mounts and certificate as views when a policy reads them.
+            #[allow(unsafe_code)]
+            #[unsafe(no_mangle)]
+            extern "C" fn portcullis_views_v1() {}
 
             #[allow(unsafe_code)]
             #[unsafe(no_mangle)]

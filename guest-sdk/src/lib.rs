@@ -37,6 +37,7 @@
 pub mod abi;
 mod decision;
 mod log;
+mod parts;
 mod request;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod testing;
@@ -45,5 +46,6 @@ pub use decision::{Decision, IntoDecision};
 pub use log::{Level, log};
 pub use portcullis_envelope::identity::PeerCertificate;
 pub use portcullis_envelope::mounts::{MountInfo, MountKind};
+pub(crate) use portcullis_envelope::views;
 pub use portcullis_envelope::{BodyState, docker, go_struct};
 pub use request::{BodyError, Phase, Request, Response};

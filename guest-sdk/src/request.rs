@@ -1,5 +1,7 @@
-//! The request a policy sees: the host's input envelope (ABI v1), with the
-//! body kept as raw JSON until the policy asks for a typed view of it.
+//! The request a policy sees: the host's input envelope (ABI v1). The
+//! body, headers, mounts and certificate are read only when the policy
+//! asks: from the envelope itself, or fetched from the host as views
+//! (`parts.rs`), with typed bodies decoded once by the host.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -12,6 +14,8 @@ use crate::docker::{
     ContainerCreate, ContainerStart, ContainerUpdate, ExecCreate, HostConfig, ImageBuild,
     ImageCreate, NetworkCreate, PluginPrivileges, ServiceCreate, VolumeCreate,
 };
+use crate::parts::{Inline, Parts, Source, decode};
+use crate::views::{View, ViewKind};
 use crate::{BodyState, MountInfo, PeerCertificate};
 
 /// Which of Docker's two authorization calls this is.
@@ -54,33 +58,58 @@ impl fmt::Display for BodyError {
 impl std::error::Error for BodyError {}
 
 /// The daemon's answer, in the response phase.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Response {
+#[derive(Debug, Clone)]
+pub struct Response<'a> {
     /// HTTP status, when the daemon set one (absent for streams and failures).
     pub status: Option<i64>,
     /// Response headers.
-    #[serde(default)]
-    pub headers: BTreeMap<String, String>,
-    #[serde(default)]
-    body: Option<Box<RawValue>>,
+    pub headers: &'a BTreeMap<String, String>,
+    body: Option<&'a RawValue>,
     /// What became of the response body.
     pub body_state: BodyState,
 }
 
-impl Response {
+impl Response<'_> {
     /// The response body as raw JSON text, if it was JSON.
     pub fn body_json(&self) -> Option<&str> {
-        self.body.as_deref().map(RawValue::get)
+        self.body.map(RawValue::get)
     }
 }
 
 /// One Docker API call as a policy sees it.
 ///
 /// Invariant: built only from an envelope the host (or the SDK's test
-/// helpers, which use the host's own code) produced; the body is raw JSON
-/// that typed views decode on demand, Go-style.
-#[derive(Debug, Clone, Deserialize)]
+/// helpers, which use the host's own code) produced; typed views decode
+/// the body the way the daemon does, on demand.
+#[derive(Debug, Clone)]
 pub struct Request {
+    config: Option<Box<RawValue>>,
+    phase: Phase,
+    user: Option<String>,
+    authn_method: Option<String>,
+    method: String,
+    uri: String,
+    path: String,
+    api_version: Option<String>,
+    query: BTreeMap<String, String>,
+    action: String,
+    params: BTreeMap<String, String>,
+    body_state: BodyState,
+    response: Option<ResponseHead>,
+    parts: Parts,
+}
+
+/// The response phase's status and body state (headers and body are parts).
+#[derive(Debug, Clone, Copy, Deserialize)]
+struct ResponseHead {
+    status: Option<i64>,
+    body_state: BodyState,
+}
+
+/// An envelope as JSON: every field of a full envelope, or the small one
+/// with `views` (see `portcullis_envelope::views`).
+#[derive(Deserialize)]
+struct Wire {
     #[serde(default)]
     config: Option<Box<RawValue>>,
     phase: Phase,
@@ -107,13 +136,94 @@ pub struct Request {
     #[serde(default)]
     mounts: Option<Vec<MountInfo>>,
     #[serde(default)]
-    response: Option<Response>,
+    response: Option<WireResponse>,
+    /// `1`: the larger parts are views, fetched from the host.
+    #[serde(default)]
+    views: Option<u32>,
+}
+
+#[derive(Deserialize)]
+struct WireResponse {
+    status: Option<i64>,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    #[serde(default)]
+    body: Option<Box<RawValue>>,
+    body_state: BodyState,
 }
 
 impl Request {
-    /// Parses an input envelope (the bytes the host passes to `portcullis_authorize`).
+    /// Parses an input envelope (the bytes the host passes to
+    /// `portcullis_authorize`). A views envelope is answered by the host
+    /// in the sandbox; natively it needs the envelope it came from (see
+    /// [`testing`](crate::testing)), and is refused without one.
     pub fn from_envelope(bytes: &[u8]) -> Result<Self, serde_json::Error> {
-        serde_json::from_slice(bytes)
+        let wire: Wire = serde_json::from_slice(bytes)?;
+        let source = match wire.views {
+            None => None,
+            Some(1) => Some(host_source().ok_or_else(|| {
+                <serde_json::Error as serde::de::Error>::custom(
+                    "a views envelope, and no host to fetch the views from",
+                )
+            })?),
+            Some(other) => {
+                return Err(<serde_json::Error as serde::de::Error>::custom(format!(
+                    "views version {other} is newer than this SDK"
+                )));
+            }
+        };
+        Ok(Request::from_wire(wire, source))
+    }
+
+    /// A request whose parts come from the host's envelope in this process.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub(crate) fn with_native_views(
+        envelope: std::sync::Arc<portcullis_envelope::Envelope>,
+    ) -> Request {
+        let wire: Wire = serde_json::from_slice(envelope.core_json().as_bytes())
+            .expect("the host's views envelope is one the SDK reads");
+        Request::from_wire(wire, Some(Source::Native(envelope)))
+    }
+
+    fn from_wire(wire: Wire, source: Option<Source>) -> Request {
+        let response = wire.response.as_ref().map(|r| ResponseHead {
+            status: r.status,
+            body_state: r.body_state,
+        });
+        let parts = match source {
+            Some(source) => Parts::fetched(source),
+            None => {
+                let (response_headers, response_body) = match wire.response {
+                    Some(r) => (r.headers, r.body),
+                    None => (BTreeMap::new(), None),
+                };
+                Parts::inline(Inline {
+                    headers: wire.headers,
+                    body: wire.body,
+                    peer_certificate: wire.peer_certificate,
+                    peer_certificate_error: wire.peer_certificate_error,
+                    mounts: wire.mounts,
+                    response_headers,
+                    response_body,
+                })
+            }
+        };
+        Request {
+            config: wire.config,
+            phase: wire.phase,
+            user: wire.user,
+            authn_method: wire.authn_method,
+            method: wire.method,
+            uri: wire.uri,
+            path: wire.path,
+            api_version: wire.api_version,
+            query: wire.query,
+            action: wire.action,
+            params: wire.params,
+            body_state: wire.body_state,
+            response,
+            parts,
+        }
     }
 
     /// `request` (AuthZReq) or `response` (AuthZRes).
@@ -130,12 +240,12 @@ impl Request {
     /// The TLS client certificate that authenticated the call, decoded by the
     /// host (CN, O, OU, SANs). `None` on an unauthenticated socket.
     pub fn peer_certificate(&self) -> Option<&PeerCertificate> {
-        self.peer_certificate.as_ref()
+        self.parts.certificate()?.as_ref().ok()
     }
 
     /// Why the client certificate Docker forwarded could not be decoded, if it could not.
     pub fn peer_certificate_error(&self) -> Option<&str> {
-        self.peer_certificate_error.as_deref()
+        self.parts.certificate()?.as_ref().err().map(String::as_str)
     }
 
     /// How Docker authenticated the user (`TLS`).
@@ -197,7 +307,8 @@ impl Request {
     /// A request header, by case-insensitive name. Headers are chosen by the
     /// client: never trust them as identity.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
+        self.parts
+            .headers()
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
@@ -210,46 +321,63 @@ impl Request {
 
     /// The request body as raw JSON text, if Docker forwarded a JSON body.
     pub fn body_json(&self) -> Option<&str> {
-        self.body.as_deref().map(RawValue::get)
+        self.parts.body().map(RawValue::get)
     }
 
     /// Decodes the body into `T`; a missing body is an error, never a default.
     pub fn body<T: DeserializeOwned>(&self) -> Result<T, BodyError> {
         let raw = self
-            .body
-            .as_deref()
+            .parts
+            .body()
             .ok_or(BodyError::Missing(self.body_state))?;
         serde_json::from_str(raw.get()).map_err(|e| BodyError::Malformed(e.to_string()))
     }
 
+    /// The body as the Docker type of view `kind`: decoded by the host
+    /// (once per request, whichever module asks first) when views are on,
+    /// from the body's JSON otherwise; the same decoder either way.
+    fn typed<T: DeserializeOwned>(&self, kind: ViewKind) -> Result<T, BodyError> {
+        let Some(source) = self.parts.source() else {
+            return self.body();
+        };
+        if self.body_state != BodyState::Present {
+            return Err(BodyError::Missing(self.body_state));
+        }
+        match source.fetch(kind) {
+            View::Bytes(bytes) => decode(&bytes).map_err(BodyError::Malformed),
+            View::Malformed(why) => Err(BodyError::Malformed(why)),
+            View::Absent => Err(BodyError::Missing(self.body_state)),
+        }
+    }
+
     /// The body of `POST /containers/create`.
     pub fn container_create(&self) -> Result<ContainerCreate, BodyError> {
-        self.body()
+        self.typed(ViewKind::ContainerCreate)
     }
 
     /// The body of `POST /containers/{name}/exec`.
     pub fn exec_create(&self) -> Result<ExecCreate, BodyError> {
-        self.body()
+        self.typed(ViewKind::ExecCreate)
     }
 
     /// The body of `POST /containers/{name}/update`.
     pub fn container_update(&self) -> Result<ContainerUpdate, BodyError> {
-        self.body()
+        self.typed(ViewKind::ContainerUpdate)
     }
 
     /// The body of `POST /volumes/create`.
     pub fn volume_create(&self) -> Result<VolumeCreate, BodyError> {
-        self.body()
+        self.typed(ViewKind::VolumeCreate)
     }
 
     /// The body of `POST /networks/create`.
     pub fn network_create(&self) -> Result<NetworkCreate, BodyError> {
-        self.body()
+        self.typed(ViewKind::NetworkCreate)
     }
 
     /// The body of `POST /services/create` or `/services/{id}/update`.
     pub fn service_create(&self) -> Result<ServiceCreate, BodyError> {
-        self.body()
+        self.typed(ViewKind::ServiceCreate)
     }
 
     /// The parameters of `POST /images/create` (a pull or an import); they
@@ -265,7 +393,7 @@ impl Request {
 
     /// The privileges granted by `POST /plugins/pull` or `/plugins/{name}/upgrade`.
     pub fn plugin_privileges(&self) -> Result<PluginPrivileges, BodyError> {
-        self.body()
+        self.typed(ViewKind::PluginPrivileges)
     }
 
     /// Every mount of a call that creates containers (`container_create`,
@@ -285,7 +413,7 @@ impl Request {
                 | "plugin_upgrade"
                 | "plugin_set"
         );
-        match (&self.mounts, self.body_state) {
+        match (self.parts.mounts(), self.body_state) {
             (Some(mounts), _) => Ok(mounts),
             (None, BodyState::Absent) if self.action == "container_start" => Ok(&[]),
             (None, BodyState::Present) if creates || self.action == "container_start" => Err(
@@ -305,13 +433,20 @@ impl Request {
     pub fn container_start(&self) -> Result<Option<HostConfig>, BodyError> {
         match self.body_state {
             BodyState::Absent => Ok(None),
-            _ => self.body::<ContainerStart>().map(|start| start.host_config),
+            _ => self
+                .typed::<ContainerStart>(ViewKind::ContainerStart)
+                .map(|start| start.host_config),
         }
     }
 
     /// The daemon's answer, in the response phase.
-    pub fn response(&self) -> Option<&Response> {
-        self.response.as_ref()
+    pub fn response(&self) -> Option<Response<'_>> {
+        self.response.map(|head| Response {
+            status: head.status,
+            headers: self.parts.response_headers(),
+            body: self.parts.response_body(),
+            body_state: head.body_state,
+        })
     }
 
     /// The module's raw `config` table from `plugin.toml`, as JSON text.
@@ -324,4 +459,16 @@ impl Request {
     pub(crate) fn set_config(&mut self, config: Option<Box<RawValue>>) {
         self.config = config;
     }
+}
+
+/// Where views come from when an envelope asks for them.
+#[cfg(target_arch = "wasm32")]
+fn host_source() -> Option<Source> {
+    Some(Source::Host)
+}
+
+/// Natively, the envelope [`crate::abi::with_native_views`] lent this thread.
+#[cfg(not(target_arch = "wasm32"))]
+fn host_source() -> Option<Source> {
+    crate::abi::native_views().map(Source::Native)
 }

@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -94,12 +95,15 @@ pub fn envelope_bytes(wire: AuthzRequest, phase: Phase, config: &serde_json::Val
     envelope.to_json().with_config(&ConfigPrefix::new(config))
 }
 
+/// The request as the policy sees it in the sandbox: the host's small
+/// envelope, with views answered by the host's own envelope code.
 fn request_from_wire(wire: AuthzRequest, phase: Phase, config: &serde_json::Value) -> Request {
-    let bytes = envelope_bytes(wire, phase, config);
-    let mut request = Request::from_envelope(&bytes)
-        .unwrap_or_else(|e| panic!("SDK cannot read the host's envelope: {e}"));
-    if config.as_object().is_some_and(|c| c.is_empty()) {
-        request.set_config(None);
+    let envelope = Envelope::from_authz(wire, host_phase(phase))
+        .unwrap_or_else(|e| panic!("the host would refuse this request: {e}"));
+    let mut request = Request::with_native_views(Arc::new(envelope));
+    if config.as_object().is_none_or(|c| !c.is_empty()) {
+        let raw = serde_json::value::to_raw_value(config).expect("a JSON value serializes");
+        request.set_config(Some(raw));
     }
     request
 }

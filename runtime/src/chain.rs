@@ -3,22 +3,23 @@
 //! where Portcullis fails closed (the other is the server's `Err`).
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
 use std::time::Duration;
 
-use portcullis_envelope::envelope::{ConfigPrefix, SerializedEnvelope};
+use portcullis_envelope::Envelope;
+use portcullis_envelope::envelope::ConfigPrefix;
 
 use crate::config::Config;
 use crate::sandbox::{GuestDecision, GuestFailure, LoadError, PolicyModule, Sandbox};
 
-/// What the server asks for every request: a decision on one serialized
-/// envelope. Implemented by [`Chain`], by the reloadable chain that `serve`
+/// What the server asks for every request: a decision on one envelope. Implemented by [`Chain`], by the reloadable chain that `serve`
 /// runs, and (in the benchmarks) by the same policies compiled natively.
 ///
 /// Implementations must fail closed: anything that goes wrong is a deny
 /// whose message names its cause; they never panic.
 pub trait Decide: Send + Sync + 'static {
     /// Decides on one envelope.
-    fn decide(&self, envelope: &SerializedEnvelope) -> ChainDecision;
+    fn decide(&self, envelope: &Arc<Envelope>) -> ChainDecision;
 }
 
 /// An ordered, compiled chain of policy modules.
@@ -122,12 +123,12 @@ impl Chain {
         self.modules.iter().map(|m| &m.module)
     }
 
-    /// Runs the chain on one serialized envelope.
-    pub fn decide(&self, envelope: &SerializedEnvelope) -> ChainDecision {
+    /// Runs the chain on one envelope.
+    pub fn decide(&self, envelope: &Arc<Envelope>) -> ChainDecision {
         self.run(envelope)
     }
 
-    fn run(&self, envelope: &SerializedEnvelope) -> ChainDecision {
+    fn run(&self, envelope: &Arc<Envelope>) -> ChainDecision {
         let mut reports = Vec::with_capacity(self.modules.len());
         for ChainModule {
             module,
@@ -136,7 +137,7 @@ impl Chain {
         {
             let name = module.name();
             let call = catch_unwind(AssertUnwindSafe(|| {
-                module.authorize(envelope.parts_with(config_prefix))
+                module.authorize(envelope, config_prefix)
             }));
             let report = match call {
                 Ok(call) => ModuleReport {
@@ -174,7 +175,7 @@ impl Chain {
 }
 
 impl Decide for Chain {
-    fn decide(&self, envelope: &SerializedEnvelope) -> ChainDecision {
+    fn decide(&self, envelope: &Arc<Envelope>) -> ChainDecision {
         self.run(envelope)
     }
 }

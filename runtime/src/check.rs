@@ -2,6 +2,7 @@
 //! per-module account of what happened.
 
 use std::fmt::Write as _;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use portcullis_envelope::{AuthzRequest, Envelope, Phase};
@@ -17,7 +18,7 @@ pub fn read_request(json: &[u8], phase: Phase) -> anyhow::Result<AuthzRequest> {
 /// The chain's decision on one request, with the envelope it saw and the total time.
 pub struct CheckOutcome {
     /// The envelope the modules saw.
-    pub envelope: Envelope,
+    pub envelope: Arc<Envelope>,
     /// What the chain decided.
     pub decision: ChainDecision,
     /// Envelope building plus chain evaluation.
@@ -27,8 +28,8 @@ pub struct CheckOutcome {
 /// Evaluates `request` in `phase` through `chain`.
 pub fn check(chain: &Chain, request: AuthzRequest, phase: Phase) -> anyhow::Result<CheckOutcome> {
     let started = Instant::now();
-    let envelope = Envelope::from_authz(request, phase)?;
-    let decision = chain.decide(&envelope.to_json());
+    let envelope = Arc::new(Envelope::from_authz(request, phase)?);
+    let decision = chain.decide(&envelope);
     Ok(CheckOutcome {
         envelope,
         decision,

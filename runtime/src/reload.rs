@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use arc_swap::ArcSwap;
-use portcullis_envelope::envelope::SerializedEnvelope;
+use portcullis_envelope::Envelope;
 
 use crate::chain::{Chain, ChainDecision, Decide};
 use crate::config::Config;
@@ -160,7 +160,7 @@ impl LiveChain {
 }
 
 impl Decide for LiveChain {
-    fn decide(&self, envelope: &SerializedEnvelope) -> ChainDecision {
+    fn decide(&self, envelope: &Arc<Envelope>) -> ChainDecision {
         self.current.load_full().decide(envelope)
     }
 }

@@ -22,6 +22,10 @@ use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 
+use portcullis_envelope::Envelope;
+use portcullis_envelope::envelope::{ConfigPrefix, SerializedEnvelope};
+use portcullis_envelope::views::{VIEW_ABSENT, VIEW_UNKNOWN, ViewKind};
+
 use crate::config::{Limits, ModuleSpec};
 
 mod warm;
@@ -131,6 +135,8 @@ impl Sandbox {
         let mut linker: Linker<GuestState> = Linker::new(&engine);
         wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |state| &mut state.wasi)?;
         linker.func_wrap("portcullis", "log", host_log)?;
+        linker.func_wrap("portcullis", "view", host_view)?;
+        linker.func_wrap("portcullis", "view_copy", host_view_copy)?;
         // The epoch deadline interrupts wasm code only: a module blocked in
         // a host call would outlive it. The one WASI call that blocks is
         // poll_oneoff (sleeping, waiting on clocks); a policy has no use
@@ -233,6 +239,7 @@ impl Sandbox {
             has_initialize: has_export("_initialize"),
             has_validate_config: has_export("portcullis_validate_config"),
             reuse: spec.reuse_instances != Some(false) && has_export("portcullis_reusable"),
+            views: has_export("portcullis_views_v1"),
             pre,
             engine: self.engine.clone(),
             source,
@@ -241,7 +248,7 @@ impl Sandbox {
         };
         if policy.has_validate_config {
             let config_json = serde_json::to_vec(config).map_err(|e| fail(e.to_string()))?;
-            let call = policy.invoke_fresh(Entry::ValidateConfig, [&config_json, &[]]);
+            let call = policy.invoke_fresh(Entry::ValidateConfig, [&config_json, &[]], None);
             match call.outcome {
                 Ok(GuestDecision { allow: true, .. }) => {}
                 Ok(GuestDecision { allow: false, msg }) => {
@@ -305,6 +312,9 @@ pub struct PolicyModule {
     has_initialize: bool,
     has_validate_config: bool,
     reuse: bool,
+    /// Exports `portcullis_views_v1`: gets the small envelope and fetches
+    /// the rest with `portcullis.view`.
+    views: bool,
     pre: InstancePre<GuestState>,
     engine: Engine,
     source: Arc<[u8]>,
@@ -329,17 +339,29 @@ impl PolicyModule {
         self.limits
     }
 
-    /// Runs `portcullis_authorize` on the envelope given as two byte runs
-    /// written back to back (the module's config prefix, then the shared envelope).
+    /// Runs `portcullis_authorize` on `envelope` with the module's `config`
+    /// spliced in: the small envelope for a module that fetches views (they
+    /// are answered from `envelope` during the call), the full one otherwise.
     ///
     /// A reusable module runs in this thread's warm instance when it has
     /// one; any other module, and any call after a failure, gets a fresh one.
-    pub fn authorize(&self, envelope: [&[u8]; 2]) -> GuestCall {
-        if self.reuse {
-            self.invoke_warm(envelope)
+    pub fn authorize(&self, envelope: &Arc<Envelope>, config: &ConfigPrefix) -> GuestCall {
+        let json: &SerializedEnvelope = if self.views {
+            envelope.core_json()
         } else {
-            self.invoke_fresh(Entry::Authorize, envelope)
+            envelope.full_json()
+        };
+        let input = json.parts_with(config);
+        if self.reuse {
+            self.invoke_warm(input, envelope)
+        } else {
+            self.invoke_fresh(Entry::Authorize, input, Some(envelope))
         }
+    }
+
+    /// Whether the module fetches views instead of receiving the full envelope.
+    pub fn fetches_views(&self) -> bool {
+        self.views
     }
 
     /// Whether calls may reuse instances (the module declares it and
@@ -349,10 +371,15 @@ impl PolicyModule {
     }
 
     /// One call in a fresh store and instance, discarded afterwards.
-    fn invoke_fresh(&self, entry: Entry, input: [&[u8]; 2]) -> GuestCall {
+    fn invoke_fresh(
+        &self,
+        entry: Entry,
+        input: [&[u8]; 2],
+        envelope: Option<&Arc<Envelope>>,
+    ) -> GuestCall {
         let started = Instant::now();
         let mut store = self.new_store();
-        self.begin_call(&mut store);
+        self.begin_call(&mut store, envelope);
         let outcome = self
             .instantiate(&mut store)
             .and_then(|exports| call_entry(&mut store, &exports, entry, input));
@@ -362,17 +389,17 @@ impl PolicyModule {
     /// One call in this thread's warm instance of the module (instantiated
     /// on first use). The instance is kept only after a clean call that
     /// printed nothing, and for at most [`MAX_CALLS_PER_INSTANCE`] calls.
-    fn invoke_warm(&self, input: [&[u8]; 2]) -> GuestCall {
+    fn invoke_warm(&self, input: [&[u8]; 2], envelope: &Arc<Envelope>) -> GuestCall {
         let started = Instant::now();
         let (mut store, exports, calls) = match warm::take(self.token.id()) {
             Some(warm) => {
                 let mut store = warm.store;
-                self.begin_call(&mut store);
+                self.begin_call(&mut store, Some(envelope));
                 (store, Ok(warm.exports), warm.calls)
             }
             None => {
                 let mut store = self.new_store();
-                self.begin_call(&mut store);
+                self.begin_call(&mut store, Some(envelope));
                 let exports = self.instantiate(&mut store);
                 (store, exports, 0)
             }
@@ -404,12 +431,16 @@ impl PolicyModule {
         store
     }
 
-    /// Gives the store this call's budgets: full fuel, a fresh deadline.
-    fn begin_call(&self, store: &mut Store<GuestState>) {
+    /// Gives the store this call's budgets (full fuel, a fresh deadline)
+    /// and the envelope its views are answered from.
+    fn begin_call(&self, store: &mut Store<GuestState>, envelope: Option<&Arc<Envelope>>) {
         // Setting fuel cannot fail: fuel consumption is enabled on the engine.
         store.set_fuel(self.limits.fuel).unwrap_or_default();
         store.set_epoch_deadline(deadline_ticks(self.limits.timeout_ms));
         store.epoch_deadline_trap();
+        let state = store.data_mut();
+        state.envelope = envelope.cloned();
+        state.readied = None;
     }
 
     /// Classifies the outcome, accounts fuel and time, and logs what the
@@ -425,7 +456,11 @@ impl PolicyModule {
             .limits
             .fuel
             .saturating_sub(store.get_fuel().unwrap_or(0));
-        let printed = store.data_mut().emit_guest_output(&self.name);
+        let state = store.data_mut();
+        // A warm instance must not keep the request it served.
+        state.envelope = None;
+        state.readied = None;
+        let printed = state.emit_guest_output(&self.name);
         let call = GuestCall {
             outcome,
             fuel_used,
@@ -609,6 +644,7 @@ fn check_abi(module: &Module) -> Result<(), String> {
     let optional = [
         ("_initialize", func(&[], &[])),
         ("portcullis_reusable", func(&[], &[])),
+        ("portcullis_views_v1", func(&[], &[])),
         (
             "portcullis_validate_config",
             func(&[ValType::I32, ValType::I32], &[ValType::I64]),
@@ -657,6 +693,10 @@ struct GuestState {
     stderr: MemoryOutputPipe,
     logs: Vec<(i32, String)>,
     log_bytes: usize,
+    /// The request being decided (its views), during a call only.
+    envelope: Option<Arc<Envelope>>,
+    /// The view `portcullis.view` readied last, for `portcullis.view_copy`.
+    readied: Option<ViewKind>,
 }
 
 impl GuestState {
@@ -679,6 +719,8 @@ impl GuestState {
             stderr,
             logs: Vec::new(),
             log_bytes: 0,
+            envelope: None,
+            readied: None,
         }
     }
 
@@ -762,6 +804,49 @@ fn host_log(
         state.log_bytes += line.len();
         state.logs.push((level, line));
     }
+    Ok(())
+}
+
+/// `portcullis.view(kind) -> (status << 32) | len`: readies view `kind` of
+/// the call being decided (built by the host on first demand, then shared
+/// by the chain) for `portcullis.view_copy`.
+fn host_view(mut caller: Caller<'_, GuestState>, kind: i32) -> i64 {
+    let state = caller.data_mut();
+    let Some(kind) = u32::try_from(kind).ok().and_then(ViewKind::from_number) else {
+        return i64::from(VIEW_UNKNOWN) << 32;
+    };
+    let Some(envelope) = &state.envelope else {
+        // No request (a config check): nothing to view.
+        return i64::from(VIEW_ABSENT) << 32;
+    };
+    let (status, bytes) = envelope.view(kind).wire();
+    let packed = (i64::from(status) << 32) | bytes.len() as i64;
+    state.readied = Some(kind);
+    packed
+}
+
+/// `portcullis.view_copy(ptr)`: copies the view readied last into the
+/// module's memory at `ptr`; a range outside memory traps.
+fn host_view_copy(mut caller: Caller<'_, GuestState>, ptr: i32) -> wasmtime::Result<()> {
+    let Some(memory) = caller.get_export("memory").and_then(|e| e.into_memory()) else {
+        wasmtime::bail!("portcullis.view_copy called by a module without memory");
+    };
+    let (data, state) = memory.data_and_store_mut(&mut caller);
+    let (Some(kind), Some(envelope)) = (state.readied, &state.envelope) else {
+        wasmtime::bail!("portcullis.view_copy without a view readied by portcullis.view");
+    };
+    let (_, bytes) = envelope.view(kind).wire();
+    let start = ptr as u32 as usize;
+    let Some(target) = start
+        .checked_add(bytes.len())
+        .and_then(|end| data.get_mut(start..end))
+    else {
+        wasmtime::bail!(
+            "portcullis.view_copy: {} bytes at {start:#x} lie outside memory",
+            bytes.len()
+        );
+    };
+    target.copy_from_slice(bytes);
     Ok(())
 }
 

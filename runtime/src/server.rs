@@ -87,11 +87,12 @@ async fn authorize(state: AppState, body: Bytes, phase: Phase) -> Response {
         Ok(envelope) => envelope,
         Err(e) => return plugin_error(format!("portcullis: cannot decode the authz request: {e}")),
     };
-    let serialized = envelope.to_json();
+    let envelope = Arc::new(envelope);
     let decider = state.decider.clone();
+    let request = envelope.clone();
     // wasm calls are CPU-bound and WASI's blocking shims must not run on an
     // async thread: evaluate on the workers.
-    let decision = match state.workers.run(move || decider.decide(&serialized)).await {
+    let decision = match state.workers.run(move || decider.decide(&request)).await {
         Ok(decision) => decision,
         Err(e) => return plugin_error(format!("portcullis: policy evaluation failed: {e}")),
     };

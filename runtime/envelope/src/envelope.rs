@@ -1,19 +1,27 @@
 //! The input envelope: one JSON document per Docker API call, built once
 //! from the wire request and handed unchanged to every module of the chain.
 //!
+//! What is cheap is built eagerly (route, query, body state); what costs
+//! (the host's mount list with its path lookups, the client certificate,
+//! the full JSON, each decoded view) is built on first demand and kept for
+//! the rest of the request, so it costs once and only if a module asks.
+//!
 //! Field names here are part of ABI v1 (DESIGN.md): add fields, never rename.
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::OnceLock;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
 use crate::BodyState;
 use crate::docker::{
-    ContainerCreate, ContainerStart, PluginPrivileges, ServiceCreate, VolumeCreate,
+    ContainerCreate, ContainerStart, ContainerUpdate, ExecCreate, NetworkCreate, PluginPrivileges,
+    ServiceCreate, VolumeCreate,
 };
 use crate::identity::{PeerCertificate, peer_certificate};
 use crate::mounts::{
@@ -22,6 +30,7 @@ use crate::mounts::{
 use crate::redact::{Redacted, redact_body, redact_headers};
 use crate::routes;
 use crate::uri::{self, UriError};
+use crate::views::{View, ViewKind};
 use crate::wire::AuthzRequest;
 
 /// Which of Docker's two authorization calls this is.
@@ -47,9 +56,10 @@ pub struct ResponseView {
     pub body_state: BodyState,
 }
 
-/// The input envelope (ABI v1). Built by [`Envelope::from_authz`]; serialized
-/// once per request by [`Envelope::to_json`].
-#[derive(Debug, Clone, Serialize)]
+/// The input envelope (ABI v1). Built by [`Envelope::from_authz`]; its
+/// JSON for modules by [`Envelope::full_json`] (every field) or
+/// [`Envelope::core_json`] (for modules that fetch views), each once.
+#[derive(Debug, Clone)]
 pub struct Envelope {
     /// `request` or `response`.
     pub phase: Phase,
@@ -77,20 +87,22 @@ pub struct Envelope {
     pub body: Option<Box<RawValue>>,
     /// What became of the request body.
     pub body_state: BodyState,
-    /// The client certificate that authenticated the call, decoded.
-    pub peer_certificate: Option<PeerCertificate>,
-    /// Why the client certificate could not be decoded, if it could not.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub peer_certificate_error: Option<String>,
-    /// For calls that create containers (`container_create`, a pre-1.24
-    /// `container_start` body, `service_create`/`service_update`), volumes
-    /// (`volume_create`) or managed plugins (`plugin_install`/`plugin_upgrade`,
-    /// `plugin_set`): every mount, host paths resolved.
-    /// `None` for other calls and unreadable bodies.
-    pub mounts: Option<Vec<MountInfo>>,
     /// The daemon's answer (`phase = "response"` only).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub response: Option<ResponseView>,
+    /// The first client certificate as Docker forwarded it (base64 of PEM).
+    certificate: Option<String>,
+    /// What is built on first demand.
+    lazy: Lazy,
+}
+
+/// The parts of an envelope built on first demand, each at most once.
+#[derive(Debug, Clone, Default)]
+struct Lazy {
+    certificate: OnceLock<Option<Result<PeerCertificate, String>>>,
+    mounts: OnceLock<Option<Vec<MountInfo>>>,
+    full_json: OnceLock<SerializedEnvelope>,
+    core_json: OnceLock<SerializedEnvelope>,
+    views: [OnceLock<View>; ViewKind::ALL.len()],
 }
 
 /// Why a wire request could not become an envelope. The server answers
@@ -147,9 +159,6 @@ impl Envelope {
             route.action,
         )?;
         redact_headers(&mut headers);
-        let mounts = body
-            .as_deref()
-            .and_then(|body| mounts_of(route.action, body));
 
         let response = match phase {
             Phase::Request => None,
@@ -171,17 +180,9 @@ impl Envelope {
             }
         };
 
-        let first_certificate = request
+        let certificate = request
             .request_peer_certificates
-            .as_deref()
-            .and_then(<[String]>::first);
-        let (peer_certificate, peer_certificate_error) = match first_certificate {
-            None => (None, None),
-            Some(encoded) => match peer_certificate(encoded) {
-                Ok(cert) => (Some(cert), None),
-                Err(e) => (None, Some(e)),
-            },
-        };
+            .and_then(|certificates| certificates.into_iter().next());
 
         Ok(Envelope {
             phase,
@@ -197,19 +198,209 @@ impl Envelope {
             headers,
             body,
             body_state,
-            peer_certificate,
-            peer_certificate_error,
-            mounts,
             response,
+            certificate,
+            lazy: Lazy::default(),
         })
     }
 
-    /// Serializes the envelope: the one serialization every module of the chain shares.
-    pub fn to_json(&self) -> SerializedEnvelope {
-        // Serializing owned strings, maps and raw JSON into a Vec cannot fail.
-        let bytes = serde_json::to_vec(self).unwrap_or_else(|_| b"{}".to_vec());
-        SerializedEnvelope { bytes }
+    /// The client certificate that authenticated the call, decoded (on first use).
+    pub fn peer_certificate(&self) -> Option<&PeerCertificate> {
+        self.certificate_result()?.as_ref().ok()
     }
+
+    /// Why the client certificate Docker forwarded could not be decoded, if it could not.
+    pub fn peer_certificate_error(&self) -> Option<&str> {
+        self.certificate_result()?
+            .as_ref()
+            .err()
+            .map(String::as_str)
+    }
+
+    fn certificate_result(&self) -> Option<&Result<PeerCertificate, String>> {
+        self.lazy
+            .certificate
+            .get_or_init(|| self.certificate.as_deref().map(peer_certificate))
+            .as_ref()
+    }
+
+    /// For calls that create containers (`container_create`, a pre-1.24
+    /// `container_start` body, `service_create`/`service_update`), volumes
+    /// (`volume_create`) or managed plugins (`plugin_install`/`plugin_upgrade`,
+    /// `plugin_set`): every mount, host paths resolved (on first use, once).
+    /// `None` for other calls and unreadable bodies.
+    pub fn mounts(&self) -> Option<&[MountInfo]> {
+        self.lazy
+            .mounts
+            .get_or_init(|| {
+                self.body
+                    .as_deref()
+                    .and_then(|body| mounts_of(self.action, body))
+            })
+            .as_deref()
+    }
+
+    /// The whole envelope as JSON, without `config`: what a module that
+    /// fetches no views receives (built on first use, shared by the chain).
+    pub fn full_json(&self) -> &SerializedEnvelope {
+        self.lazy.full_json.get_or_init(|| {
+            let full = FullEnvelope {
+                phase: self.phase,
+                user: self.user.as_deref(),
+                authn_method: self.authn_method.as_deref(),
+                method: &self.method,
+                uri: &self.uri,
+                path: &self.path,
+                api_version: self.api_version.as_deref(),
+                query: &self.query,
+                action: self.action,
+                params: &self.params,
+                headers: &self.headers,
+                body: self.body.as_deref(),
+                body_state: self.body_state,
+                peer_certificate: self.peer_certificate(),
+                peer_certificate_error: self.peer_certificate_error(),
+                mounts: self.mounts(),
+                response: self.response.as_ref(),
+            };
+            SerializedEnvelope::of(&full)
+        })
+    }
+
+    /// The envelope of a module that fetches views: the call's identity,
+    /// route and body state, and `"views": 1`; the rest through [`Envelope::view`].
+    pub fn core_json(&self) -> &SerializedEnvelope {
+        self.lazy.core_json.get_or_init(|| {
+            let core = CoreEnvelope {
+                phase: self.phase,
+                user: self.user.as_deref(),
+                authn_method: self.authn_method.as_deref(),
+                method: &self.method,
+                uri: &self.uri,
+                path: &self.path,
+                api_version: self.api_version.as_deref(),
+                query: &self.query,
+                action: self.action,
+                params: &self.params,
+                body_state: self.body_state,
+                response: self.response.as_ref().map(|r| CoreResponse {
+                    status: r.status,
+                    body_state: r.body_state,
+                }),
+                views: 1,
+            };
+            SerializedEnvelope::of(&core)
+        })
+    }
+
+    /// One view of the call (built on first demand, then shared).
+    pub fn view(&self, kind: ViewKind) -> &View {
+        self.lazy.views[kind.index()].get_or_init(|| self.build_view(kind))
+    }
+
+    fn build_view(&self, kind: ViewKind) -> View {
+        let response = self.response.as_ref();
+        match kind {
+            ViewKind::Headers => encode(&self.headers),
+            ViewKind::Body => raw(self.body.as_deref()),
+            ViewKind::Mounts => self.mounts().map_or(View::Absent, encode),
+            ViewKind::PeerCertificate => match self.certificate_result() {
+                None => View::Absent,
+                Some(Ok(certificate)) => encode(certificate),
+                Some(Err(why)) => View::Malformed(why.clone()),
+            },
+            ViewKind::ResponseHeaders => response.map_or(View::Absent, |r| encode(&r.headers)),
+            ViewKind::ResponseBody => raw(response.and_then(|r| r.body.as_deref())),
+            ViewKind::ContainerCreate => self.typed::<ContainerCreate>(),
+            ViewKind::ContainerStart => self.typed::<ContainerStart>(),
+            ViewKind::ExecCreate => self.typed::<ExecCreate>(),
+            ViewKind::ContainerUpdate => self.typed::<ContainerUpdate>(),
+            ViewKind::VolumeCreate => self.typed::<VolumeCreate>(),
+            ViewKind::NetworkCreate => self.typed::<NetworkCreate>(),
+            ViewKind::ServiceCreate => self.typed::<ServiceCreate>(),
+            ViewKind::PluginPrivileges => self.typed::<PluginPrivileges>(),
+        }
+    }
+
+    /// The body decoded as `T` the way dockerd decodes it, in canonical form.
+    fn typed<T: DeserializeOwned + Serialize>(&self) -> View {
+        let Some(body) = self.body.as_deref() else {
+            return View::Absent;
+        };
+        match serde_json::from_str::<T>(body.get()) {
+            Ok(value) => encode(&value),
+            Err(err) => View::Malformed(err.to_string()),
+        }
+    }
+
+    /// The whole envelope as JSON (a copy of [`Envelope::full_json`]).
+    pub fn to_json(&self) -> SerializedEnvelope {
+        self.full_json().clone()
+    }
+}
+
+/// A value as MessagePack with named fields (what every non-JSON view is).
+fn encode<T: Serialize + ?Sized>(value: &T) -> View {
+    match rmp_serde::to_vec_named(value) {
+        Ok(bytes) => View::Bytes(bytes),
+        // Maps of strings and the crate's own types always encode.
+        Err(err) => View::Malformed(err.to_string()),
+    }
+}
+
+/// A body view: the JSON text itself.
+fn raw(body: Option<&RawValue>) -> View {
+    body.map_or(View::Absent, |b| View::Bytes(b.get().as_bytes().to_vec()))
+}
+
+/// Every field of ABI v1's envelope, borrowed for one serialization.
+#[derive(Serialize)]
+struct FullEnvelope<'a> {
+    phase: Phase,
+    user: Option<&'a str>,
+    authn_method: Option<&'a str>,
+    method: &'a str,
+    uri: &'a str,
+    path: &'a str,
+    api_version: Option<&'a str>,
+    query: &'a BTreeMap<String, String>,
+    action: &'static str,
+    params: &'a BTreeMap<&'static str, String>,
+    headers: &'a BTreeMap<String, String>,
+    body: Option<&'a RawValue>,
+    body_state: BodyState,
+    peer_certificate: Option<&'a PeerCertificate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    peer_certificate_error: Option<&'a str>,
+    mounts: Option<&'a [MountInfo]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    response: Option<&'a ResponseView>,
+}
+
+/// The envelope of a module that fetches views.
+#[derive(Serialize)]
+struct CoreEnvelope<'a> {
+    phase: Phase,
+    user: Option<&'a str>,
+    authn_method: Option<&'a str>,
+    method: &'a str,
+    uri: &'a str,
+    path: &'a str,
+    api_version: Option<&'a str>,
+    query: &'a BTreeMap<String, String>,
+    action: &'static str,
+    params: &'a BTreeMap<&'static str, String>,
+    body_state: BodyState,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    response: Option<CoreResponse>,
+    views: u32,
+}
+
+/// The response phase in a core envelope: headers and body are views.
+#[derive(Serialize)]
+struct CoreResponse {
+    status: Option<i64>,
+    body_state: BodyState,
 }
 
 /// A serialized envelope, to which each module's own `config` is prepended
@@ -220,6 +411,13 @@ pub struct SerializedEnvelope {
 }
 
 impl SerializedEnvelope {
+    /// Serializes `envelope` (a JSON object with at least one field).
+    fn of(envelope: &impl Serialize) -> SerializedEnvelope {
+        // Serializing strings, maps and raw JSON into a Vec cannot fail.
+        let bytes = serde_json::to_vec(envelope).unwrap_or_else(|_| b"{}".to_vec());
+        SerializedEnvelope { bytes }
+    }
+
     /// The envelope without a `config` field.
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes
@@ -479,6 +677,60 @@ mod tests {
             Envelope::from_authz(get, Phase::Request).is_ok(),
             "Go parses form bodies of POST, PUT and PATCH only"
         );
+    }
+
+    #[test]
+    fn a_views_module_gets_a_small_envelope_and_the_rest_on_demand() {
+        let mut req = request("POST", "/v1.41/containers/create?name=x");
+        let body =
+            r#"{"Image":"busybox","privileged":true,"Binds":["/etc:/e"],"Labels":{"a":"b"}}"#;
+        req.request_body = Some(BASE64.encode(body));
+        req.request_headers = Some(BTreeMap::from([(
+            "Content-Type".into(),
+            "application/json".into(),
+        )]));
+        let env = Envelope::from_authz(req, Phase::Request).unwrap();
+        let core: serde_json::Value = serde_json::from_slice(env.core_json().as_bytes()).unwrap();
+        assert_eq!(core["views"], 1);
+        assert_eq!(core["action"], "container_create");
+        assert_eq!(core["body_state"], "present");
+        assert!(core.get("body").is_none() && core.get("headers").is_none());
+        assert!(env.lazy.mounts.get().is_none(), "nothing built until asked");
+
+        let View::Bytes(bytes) = env.view(ViewKind::ContainerCreate) else {
+            panic!("no view")
+        };
+        let viewed: ContainerCreate = rmp_serde::from_slice(bytes).unwrap();
+        let decoded: ContainerCreate = serde_json::from_str(body).unwrap();
+        assert_eq!(
+            viewed, decoded,
+            "the canonical view decodes to what the body decodes to"
+        );
+        assert!(viewed.host_config.privileged);
+
+        let View::Bytes(bytes) = env.view(ViewKind::Mounts) else {
+            panic!("no mounts")
+        };
+        let mounts: Vec<MountInfo> = rmp_serde::from_slice(bytes).unwrap();
+        assert_eq!(mounts[0].resolved.as_deref(), Some("/etc"));
+        assert_eq!(env.view(ViewKind::PeerCertificate), &View::Absent);
+        assert_eq!(env.view(ViewKind::ResponseBody), &View::Absent);
+        assert!(matches!(env.view(ViewKind::ExecCreate), View::Bytes(_)));
+        let View::Bytes(raw_body) = env.view(ViewKind::Body) else {
+            panic!("no body")
+        };
+        assert_eq!(raw_body, body.as_bytes());
+    }
+
+    #[test]
+    fn a_body_that_does_not_decode_as_the_view_is_malformed_with_the_reason() {
+        let mut req = request("POST", "/v1.41/containers/create");
+        req.request_body = Some(BASE64.encode(r#"{"HostConfig":{"Privileged":"yes"}}"#));
+        let env = Envelope::from_authz(req, Phase::Request).unwrap();
+        let View::Malformed(why) = env.view(ViewKind::ContainerCreate) else {
+            panic!("decoded a string as a bool")
+        };
+        assert!(why.contains("invalid type"), "{why}");
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod mounts;
 pub mod redact;
 pub mod routes;
 pub mod uri;
+pub mod views;
 pub mod wire;
 
 #[cfg(feature = "host")]

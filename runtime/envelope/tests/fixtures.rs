@@ -248,16 +248,15 @@ fn bodies_docker_did_not_forward_are_marked() {
 fn the_tls_client_certificate_is_decoded() {
     let envelope = request_envelope("tls_version_plugin1__02_GET_version.json");
     assert_eq!(envelope.user.as_deref(), Some("alice"));
-    let cert = envelope.peer_certificate.expect("certificate");
+    let cert = envelope.peer_certificate().expect("certificate");
     assert_eq!(cert.common_name.as_deref(), Some("alice"));
     assert_eq!(cert.organizations, ["dev-team"]);
 }
 
 #[test]
 fn the_privileged_run_shows_its_root_bind() {
-    let mounts = request_envelope("run_priv__02_POST_containers-create.json")
-        .mounts
-        .expect("mounts");
+    let envelope = request_envelope("run_priv__02_POST_containers-create.json");
+    let mounts = envelope.mounts().expect("mounts");
     let root = mounts
         .iter()
         .find(|m| m.target == "/host")
@@ -268,13 +267,64 @@ fn the_privileged_run_shows_its_root_bind() {
     );
     assert!(
         request_envelope("create_bg__02_POST_containers-create.json")
-            .mounts
+            .mounts()
             .unwrap()
             .is_empty()
     );
     assert!(
         request_envelope("ps__02_GET_containers-json.json")
-            .mounts
+            .mounts()
             .is_none()
+    );
+}
+
+/// docs/abi.md's input envelope table names exactly the fields the host
+/// emits (`config` is spliced in per module; `peer_certificate_error`
+/// only appears when a certificate does not decode).
+#[test]
+fn the_abi_document_lists_every_envelope_field() {
+    let doc = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/abi.md"),
+    )
+    .expect("docs/abi.md");
+    let table = doc
+        .split("## Input envelope")
+        .nth(1)
+        .expect("an Input envelope section");
+    let documented: std::collections::BTreeSet<&str> = table
+        .lines()
+        .skip_while(|line| !line.starts_with('|'))
+        .take_while(|line| line.starts_with('|'))
+        .filter_map(|line| line.strip_prefix("| `")?.split('`').next())
+        .collect();
+
+    let mut wire = portcullis_envelope::AuthzRequest::from_json_or_capture(
+        &std::fs::read(fixtures_dir().join("tls_version_plugin1__02_GET_version.json")).unwrap(),
+        true,
+    )
+    .unwrap();
+    wire.response_status_code = Some(200);
+    let envelope = Envelope::from_authz(wire, Phase::Response).unwrap();
+    let emitted: serde_json::Value =
+        serde_json::from_slice(envelope.full_json().as_bytes()).unwrap();
+    let emitted: std::collections::BTreeSet<&str> = emitted
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+
+    let undocumented: Vec<_> = emitted.difference(&documented).collect();
+    assert!(
+        undocumented.is_empty(),
+        "emitted but not in docs/abi.md: {undocumented:?}"
+    );
+    let missing: Vec<_> = documented
+        .difference(&emitted)
+        .filter(|name| !["config", "peer_certificate_error"].contains(name))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "documented but not emitted: {missing:?}"
     );
 }

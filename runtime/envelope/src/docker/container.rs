@@ -13,9 +13,10 @@
 
 use std::collections::BTreeMap;
 
-use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess};
+use serde::de::{Deserialize, Deserializer, MapAccess};
+use serde::ser::{Serialize, SerializeMap, Serializer};
 
-use super::gojson::{GoFields, GoSeed, Key, StrSlice, decode_fields};
+use super::gojson::{GoFields, GoSeed, Ignored, Key, StrSlice, decode_fields, is_default};
 use crate::go_struct;
 
 /// The body of `POST /containers/create`, as the daemon ends up with it.
@@ -43,6 +44,21 @@ impl<'de> Deserialize<'de> for ContainerCreate {
     }
 }
 
+/// The canonical form: Docker's shape with the effective `HostConfig`
+/// nested (so decoding it again, through the wrapper, gives back this
+/// value), defaults left out.
+impl Serialize for ContainerCreate {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        self.config.serialize_fields(&mut map)?;
+        map.serialize_entry("HostConfig", &self.host_config)?;
+        if !is_default(&self.networking_config) {
+            map.serialize_entry("NetworkingConfig", &self.networking_config)?;
+        }
+        map.end()
+    }
+}
+
 /// The body API versions before 1.24 accept on `POST /containers/{name}/start`:
 /// the same wrapper as create, of which the daemon keeps the `HostConfig`.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -50,6 +66,17 @@ pub struct ContainerStart {
     /// The effective `HostConfig` the daemon applies before starting;
     /// `None` when the body selects none (e.g. `{}`).
     pub host_config: Option<HostConfig>,
+}
+
+/// The canonical form: `{"HostConfig": …}`, or `{}` for none.
+impl Serialize for ContainerStart {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        if let Some(host_config) = &self.host_config {
+            map.serialize_entry("HostConfig", host_config)?;
+        }
+        map.end()
+    }
 }
 
 impl<'de> Deserialize<'de> for ContainerStart {
@@ -169,13 +196,13 @@ go_struct! {
         /// Labels.
         "Labels" => pub labels: BTreeMap<String, String>,
         /// Anonymous volumes (`{"/data": {}}`).
-        "Volumes" => pub volumes: BTreeMap<String, IgnoredAny>,
+        "Volumes" => pub volumes: BTreeMap<String, Ignored>,
         /// Host name inside the container.
         "Hostname" => pub hostname: String,
         /// Domain name inside the container.
         "Domainname" => pub domainname: String,
         /// Ports the image exposes (`{"80/tcp": {}}`), published by `-P`.
-        "ExposedPorts" => pub exposed_ports: BTreeMap<String, IgnoredAny>,
+        "ExposedPorts" => pub exposed_ports: BTreeMap<String, Ignored>,
         /// No network at all.
         "NetworkDisabled" => pub network_disabled: bool,
         /// Allocate a TTY.
@@ -269,7 +296,7 @@ go_struct! {
     /// Docker's `NetworkingConfig`.
     pub struct NetworkingConfig {
         /// The networks to connect, by name or ID (their settings are not decoded).
-        "EndpointsConfig" => pub endpoints_config: BTreeMap<String, IgnoredAny>,
+        "EndpointsConfig" => pub endpoints_config: BTreeMap<String, Ignored>,
     }
 }
 
@@ -504,6 +531,34 @@ mod tests {
         assert_eq!(start(r#"{}"#), None);
         assert_eq!(start(r#"{"HostConfig":null}"#), None);
         assert_eq!(start(r#"{"Image":"x"}"#), None);
+    }
+
+    #[test]
+    fn the_canonical_form_decodes_back_to_the_same_value() {
+        for body in [
+            r#"{"Image":"b","Privileged":true,"Binds":["/:/h"],"HostConfig":null}"#,
+            r#"{"Image":"b","VolumeDriver":"v","Memory":3,"HostConfig":{"MaskedPaths":[],"Init":false}}"#,
+            r#"{"Cmd":"sh","Volumes":{"/d":{}},"NetworkingConfig":{"EndpointsConfig":{"n":{"x":1}}},
+                "HostConfig":{"Mounts":[{"Type":"volume","VolumeOptions":{"DriverConfig":{"Name":"local","Options":{"o":"bind"}}}}]}}"#,
+            r#"{}"#,
+        ] {
+            let decoded = create(body);
+            let canonical = rmp_serde::to_vec_named(&decoded).unwrap();
+            let again: ContainerCreate = rmp_serde::from_slice(&canonical).unwrap();
+            assert_eq!(again, decoded, "{body}");
+            let json = serde_json::to_string(&decoded).unwrap();
+            assert_eq!(create(&json), decoded, "{json}");
+        }
+        for body in [
+            r#"{}"#,
+            r#"{"Privileged":true}"#,
+            r#"{"HostConfig":{"CapAdd":"X"}}"#,
+        ] {
+            let decoded: ContainerStart = serde_json::from_str(body).unwrap();
+            let canonical = rmp_serde::to_vec_named(&decoded).unwrap();
+            let again: ContainerStart = rmp_serde::from_slice(&canonical).unwrap();
+            assert_eq!(again, decoded, "{body}");
+        }
     }
 
     #[test]

@@ -112,6 +112,29 @@ macro_rules! go_struct {
             $( $(#[$field_meta])* pub $field: $ty, )*
         }
 
+        impl $name {
+            /// Writes the fields that differ from their default into `map`,
+            /// under their Go names (the canonical form the host hands views in).
+            #[doc(hidden)]
+            pub fn serialize_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> Result<(), M::Error> {
+                $(
+                    if !$crate::docker::gojson::is_default(&self.$field) {
+                        map.serialize_entry($go, &self.$field)?;
+                    }
+                )*
+                Ok(())
+            }
+        }
+
+        impl ::serde::Serialize for $name {
+            fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                use ::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                self.serialize_fields(&mut map)?;
+                map.end()
+            }
+        }
+
         impl $crate::docker::gojson::GoFields for $name {
             fn has_field(key: &$crate::docker::gojson::Key<'_>) -> bool {
                 false $( || key.matches($go) )*
@@ -148,6 +171,13 @@ macro_rules! go_struct {
             }
         }
     };
+}
+
+/// Whether `value` is its type's default (left out of the canonical form:
+/// decoding leaves an absent field at its default, so nothing is lost).
+#[doc(hidden)]
+pub fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
 }
 
 /// The fields of a Go struct, addressable by JSON key: what `go_struct!`
@@ -245,7 +275,35 @@ macro_rules! go_replaced {
     )*};
 }
 
-go_replaced!(bool => false, String => false, i64 => false, u16 => false, u32 => false, u64 => false, IgnoredAny => false, StrSlice => true);
+go_replaced!(bool => false, String => false, i64 => false, u16 => false, u32 => false, u64 => false, StrSlice => true);
+
+/// A value the policy never looks at (the `{}` of `Volumes` and
+/// `ExposedPorts`): skipped when decoding, written as an empty object.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Ignored;
+
+impl GoDecode for Ignored {
+    const NULL_RESETS: bool = false;
+    fn decode_into<'de, D: Deserializer<'de>>(
+        _: &mut Self,
+        deserializer: D,
+    ) -> Result<(), D::Error> {
+        IgnoredAny::deserialize(deserializer).map(drop)
+    }
+}
+
+impl<'de> Deserialize<'de> for Ignored {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        IgnoredAny::deserialize(deserializer).map(|_| Ignored)
+    }
+}
+
+impl serde::Serialize for Ignored {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        serializer.serialize_map(Some(0))?.end()
+    }
+}
 
 /// A Go pointer (`*T`), or a slice whose `nil` differs from empty: `null`
 /// sets it to `None`; any other value is decoded into the existing `T`,
@@ -330,6 +388,12 @@ impl Deref for StrSlice {
     type Target = [String];
     fn deref(&self) -> &[String] {
         &self.0
+    }
+}
+
+impl serde::Serialize for StrSlice {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
     }
 }
 
