@@ -18,7 +18,7 @@ pub const DEFAULT_MEMORY_MIB: u32 = 32;
 pub const DEFAULT_TIMEOUT_MS: u64 = 100;
 /// wasm32 cannot address more.
 const MAX_MEMORY_MIB: u64 = 4096;
-/// Most evaluation threads `[plugin] workers` may ask for.
+/// Most serving threads `[plugin] workers` may ask for.
 const MAX_WORKERS: u64 = 64;
 
 /// A validated `plugin.toml`.
@@ -35,9 +35,17 @@ pub struct Config {
     pub socket: PathBuf,
     /// The chain, in order.
     pub modules: Vec<ModuleSpec>,
-    /// `[plugin] workers`: threads evaluating the chain; `None` means one
-    /// per CPU.
+    /// `[plugin] workers`: threads serving the socket, each of which
+    /// evaluates the requests it reads; `None` means one per CPU.
     pub workers: Option<usize>,
+}
+
+impl Config {
+    /// The serving threads: `[plugin] workers`, or one per CPU.
+    pub fn worker_threads(&self) -> usize {
+        self.workers
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from))
+    }
 }
 
 /// One `[[module]]` entry.

@@ -15,6 +15,5 @@ pub mod reload;
 pub mod sandbox;
 pub mod server;
 pub mod socket;
-pub mod workers;
 
 pub use portcullis_envelope as envelope;

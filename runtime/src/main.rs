@@ -12,7 +12,6 @@ use portcullis::envelope::Phase;
 use portcullis::reload::LiveChain;
 use portcullis::sandbox::Sandbox;
 use portcullis::socket::BoundSocket;
-use portcullis::workers::Workers;
 
 /// Docker authorization plugin running a chain of sandboxed WebAssembly policies.
 #[derive(Parser)]
@@ -55,7 +54,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    portcullis::logging::init();
+    let _log = portcullis::logging::init();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve { config, socket } => serve(config, socket).map(|()| ExitCode::SUCCESS),
@@ -84,7 +83,12 @@ fn serve(config_path: PathBuf, socket: Option<PathBuf>) -> anyhow::Result<()> {
     let (live, config) = LiveChain::start(&config_path)?;
     let live = Arc::new(live);
     let socket_path = socket.unwrap_or_else(|| config.socket.clone());
-    let runtime = tokio::runtime::Runtime::new()?;
+    // Each serving thread evaluates the requests it reads (see server.rs).
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(live.workers())
+        .thread_name("portcullis-serve")
+        .enable_all()
+        .build()?;
     runtime.block_on(async {
         let (bound, listener) = BoundSocket::bind(&socket_path)?;
         let chain = live.current();
@@ -101,8 +105,7 @@ fn serve(config_path: PathBuf, socket: Option<PathBuf>) -> anyhow::Result<()> {
             docker_name.as_deref().unwrap_or(&config.plugin_name)
         );
         tokio::spawn(reload_on_sighup(live.clone()));
-        let workers = Arc::new(Workers::start(live.workers())?);
-        portcullis::server::serve(bound, listener, live, workers, shutdown_signal()).await?;
+        portcullis::server::serve(bound, listener, live, shutdown_signal()).await?;
         tracing::info!("stopped; socket removed");
         Ok(())
     })

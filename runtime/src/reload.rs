@@ -20,7 +20,6 @@ use portcullis_envelope::Envelope;
 use crate::chain::{Chain, ChainDecision, Decide};
 use crate::config::Config;
 use crate::sandbox::Sandbox;
-use crate::workers::Workers;
 
 /// The serving chain, swappable while requests run through it.
 pub struct LiveChain {
@@ -46,7 +45,7 @@ impl FixedSettings {
         FixedSettings {
             plugin_name: config.plugin_name.clone(),
             socket: config.socket.clone(),
-            workers: config.workers.unwrap_or_else(Workers::default_count),
+            workers: config.worker_threads(),
         }
     }
 }
@@ -84,7 +83,7 @@ impl LiveChain {
         Ok((live, config))
     }
 
-    /// Evaluation threads to start (fixed until restart).
+    /// Serving threads to start (fixed until restart).
     pub fn workers(&self) -> usize {
         self.fixed.workers
     }

@@ -129,11 +129,15 @@ impl Sandbox {
         config.epoch_interruption(true);
         // Guests are short policies: a small stack makes runaway recursion trap fast.
         config.max_wasm_stack(512 * 1024);
+        // Calls run on a fiber, driven to completion on the thread that read
+        // the request (see `complete`): WASI's async shims never block, so
+        // no request is handed to another thread.
+        config.async_stack_size(1024 * 1024);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling_config(slots)));
         let engine = Engine::new(&config)?;
 
         let mut linker: Linker<GuestState> = Linker::new(&engine);
-        wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |state| &mut state.wasi)?;
+        wasmtime_wasi::p1::add_to_linker_async(&mut linker, |state| &mut state.wasi)?;
         linker.func_wrap("portcullis", "log", host_log)?;
         linker.func_wrap("portcullis", "view", host_view)?;
         linker.func_wrap("portcullis", "view_copy", host_view_copy)?;
@@ -287,6 +291,7 @@ fn pooling_config(slots: u32) -> PoolingAllocationConfig {
     pool.total_core_instances(slots)
         .total_memories(slots)
         .total_tables(slots)
+        .total_stacks(slots)
         // Any wasm32 memory fits a slot; the per-module cap is the limiter's job.
         .max_memory_size(4 << 30)
         .linear_memory_keep_resident(KEEP_RESIDENT)
@@ -472,11 +477,10 @@ impl PolicyModule {
     /// Instantiates the module in `store` (start function and `_initialize`
     /// included, under the store's budgets) and looks up its ABI exports.
     fn instantiate(&self, store: &mut Store<GuestState>) -> Result<Exports, CallError> {
-        let instance = self.pre.instantiate(&mut *store)?;
+        let instance = complete(self.pre.instantiate_async(&mut *store))?;
         if self.has_initialize {
-            instance
-                .get_typed_func::<(), ()>(&mut *store, "_initialize")?
-                .call(&mut *store, ())?;
+            let initialize = instance.get_typed_func::<(), ()>(&mut *store, "_initialize")?;
+            complete(initialize.call_async(&mut *store, ()))?;
         }
         let memory = instance
             .get_memory(&mut *store, "memory")
@@ -558,7 +562,7 @@ fn call_entry(
     };
     let len = input[0].len() + input[1].len();
     let len_i32 = i32::try_from(len).map_err(|_| CallError::Output("input too large".into()))?;
-    let ptr = exports.alloc.call(&mut *store, len_i32)? as u32 as usize;
+    let ptr = complete(exports.alloc.call_async(&mut *store, len_i32))? as u32 as usize;
     let data = exports.memory.data_mut(&mut *store);
     let buffer = ptr
         .checked_add(len)
@@ -571,7 +575,7 @@ fn call_entry(
     buffer[..input[0].len()].copy_from_slice(input[0]);
     buffer[input[0].len()..].copy_from_slice(input[1]);
 
-    let packed = function.call(&mut *store, (ptr as i32, len_i32))? as u64;
+    let packed = complete(function.call_async(&mut *store, (ptr as i32, len_i32)))? as u64;
     let (out_ptr, out_len) = ((packed >> 32) as usize, (packed & 0xffff_ffff) as usize);
     if out_len > MAX_OUTPUT_BYTES {
         return Err(CallError::Output(format!(
@@ -605,6 +609,25 @@ enum CallError {
 impl From<wasmtime::Error> for CallError {
     fn from(err: wasmtime::Error) -> Self {
         CallError::Wasm(err)
+    }
+}
+
+/// Drives one guest call (on its fiber) to completion on this thread.
+///
+/// Nothing a guest can reach waits: its deadline and fuel trap instead of
+/// yielding, the WASI shims it may call (stdout and stderr into memory,
+/// clocks, randomness) finish at once, and `poll_oneoff`, the one that
+/// would wait, traps. So the future is ready on its first poll, and a call
+/// needs no executor and no other thread. Should a future host call ever
+/// wait, the call fails (and denies) instead of blocking the thread.
+fn complete<T>(future: impl Future<Output = wasmtime::Result<T>>) -> wasmtime::Result<T> {
+    let mut future = std::pin::pin!(future);
+    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+    match future.as_mut().poll(&mut context) {
+        std::task::Poll::Ready(result) => result,
+        std::task::Poll::Pending => {
+            wasmtime::bail!("the module waited on the host, which a policy may not do")
+        }
     }
 }
 

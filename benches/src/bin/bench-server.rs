@@ -27,7 +27,6 @@ use clap::{Parser, Subcommand};
 use portcullis::config::Config;
 use portcullis::server::MAX_REQUEST_BYTES;
 use portcullis::socket::BoundSocket;
-use portcullis::workers::Workers;
 use portcullis_bench::native::NativeChain;
 
 /// Baseline servers for the end-to-end benchmark.
@@ -60,8 +59,10 @@ enum Command {
 
 fn main() -> ExitCode {
     // The same log as `portcullis serve`, so that both pay the same for the audit line.
-    portcullis::logging::init();
-    let result = tokio::runtime::Runtime::new()
+    let _log = portcullis::logging::init();
+    let result = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
         .context("cannot start the tokio runtime")
         .and_then(|runtime| {
             runtime.block_on(async {
@@ -112,19 +113,10 @@ async fn allow(_body: Bytes) -> impl IntoResponse {
 async fn native(config: &Path, socket: &Path) -> anyhow::Result<()> {
     let config = Config::load(config)?;
     let chain = NativeChain::build(&config)?;
-    // The same evaluation threads as `portcullis serve`.
-    let workers = Workers::start(config.workers.unwrap_or_else(Workers::default_count))
-        .context("cannot start the evaluation threads")?;
     let (bound, listener) = BoundSocket::bind(socket)?;
-    portcullis::server::serve(
-        bound,
-        listener,
-        Arc::new(chain),
-        Arc::new(workers),
-        shutdown_signal(),
-    )
-    .await
-    .context("serving the native chain failed")
+    portcullis::server::serve(bound, listener, Arc::new(chain), shutdown_signal())
+        .await
+        .context("serving the native chain failed")
 }
 
 /// Resolves on SIGTERM or SIGINT (never, if the handlers cannot be installed).

@@ -33,13 +33,11 @@ pub struct ContainerCreate {
 
 impl<'de> Deserialize<'de> for ContainerCreate {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let wrapper = ConfigWrapper::deserialize(deserializer)?;
-        let networking_config = wrapper.networking_config.clone().unwrap_or_default();
-        let config = wrapper.config.clone().unwrap_or_default();
+        let mut wrapper = ConfigWrapper::deserialize(deserializer)?;
         Ok(ContainerCreate {
-            config,
-            host_config: wrapper.host_config().unwrap_or_default(),
-            networking_config,
+            config: wrapper.config.take().unwrap_or_default(),
+            networking_config: wrapper.networking_config.take().unwrap_or_default(),
+            host_config: wrapper.into_host_config().unwrap_or_default(),
         })
     }
 }
@@ -83,7 +81,7 @@ impl<'de> Deserialize<'de> for ContainerStart {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let wrapper = ConfigWrapper::deserialize(deserializer)?;
         Ok(ContainerStart {
-            host_config: wrapper.host_config(),
+            host_config: wrapper.into_host_config(),
         })
     }
 }
@@ -105,13 +103,12 @@ struct ConfigWrapper {
 
 impl ConfigWrapper {
     /// moby's `getHostConfig`.
-    fn host_config(&self) -> Option<HostConfig> {
-        let mut effective = match (&self.top_level, &self.nested) {
+    fn into_host_config(self) -> Option<HostConfig> {
+        let mut effective = match (self.top_level, self.nested) {
             (None, None) => return None,
-            (Some(top), None) => top.clone(),
-            (None, Some(nested)) => nested.clone(),
-            (Some(top), Some(nested)) => {
-                let mut nested = nested.clone();
+            (Some(top), None) => top,
+            (None, Some(nested)) => nested,
+            (Some(top), Some(mut nested)) => {
                 merge_if_zero(&mut nested.memory, top.memory);
                 merge_if_zero(&mut nested.memory_swap, top.memory_swap);
                 merge_if_zero(&mut nested.cpu_shares, top.cpu_shares);
