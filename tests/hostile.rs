@@ -218,11 +218,8 @@ async fn guest_stdout_reaches_the_log() {
             .await
             .allowed()
     );
-    let log = plugin.log();
-    assert!(
-        log.contains("hello from the guest") && log.contains("prints"),
-        "{log}"
-    );
+    plugin.wait_for_log("hello from the guest", 1);
+    assert!(plugin.log().contains("prints"), "{}", plugin.log());
 }
 
 #[tokio::test]

@@ -159,6 +159,13 @@ impl Plugin {
             .args(["-HUP", &self.child.id().to_string()])
             .status()
             .expect("kill -HUP");
+        self.wait_for_log(needle, count);
+    }
+
+    /// Waits until the log holds `count` lines containing `needle` (the log
+    /// is written by a thread of its own, a moment after the answer);
+    /// panics with the log after 30 s.
+    pub fn wait_for_log(&self, needle: &str, count: usize) {
         let deadline = Instant::now() + Duration::from_secs(30);
         while self.log().matches(needle).count() < count {
             assert!(

@@ -98,6 +98,8 @@ pub struct Envelope {
 /// The parts of an envelope built on first demand, each at most once.
 #[derive(Debug, Clone, Default)]
 struct Lazy {
+    /// The body decoded as `containers/create` (mounts and its view share it).
+    create: OnceLock<Option<Result<ContainerCreate, String>>>,
     certificate: OnceLock<Option<Result<PeerCertificate, String>>>,
     mounts: OnceLock<Option<Vec<MountInfo>>>,
     full_json: OnceLock<SerializedEnvelope>,
@@ -232,12 +234,28 @@ impl Envelope {
     pub fn mounts(&self) -> Option<&[MountInfo]> {
         self.lazy
             .mounts
-            .get_or_init(|| {
-                self.body
-                    .as_deref()
-                    .and_then(|body| mounts_of(self.action, body))
+            .get_or_init(|| match self.action {
+                "container_create" => match self.container_create()? {
+                    Ok(create) => Some(container_mounts(
+                        &create.host_config,
+                        create.config.volumes.keys(),
+                    )),
+                    Err(_) => None,
+                },
+                action => mounts_of(action, self.body.as_deref()?),
             })
             .as_deref()
+    }
+
+    /// The body decoded as `containers/create`, once (`None`: no body).
+    fn container_create(&self) -> Option<&Result<ContainerCreate, String>> {
+        self.lazy
+            .create
+            .get_or_init(|| {
+                let body = self.body.as_deref()?;
+                Some(serde_json::from_str(body.get()).map_err(|e| e.to_string()))
+            })
+            .as_ref()
     }
 
     /// The whole envelope as JSON, without `config`: what a module that
@@ -311,7 +329,11 @@ impl Envelope {
             },
             ViewKind::ResponseHeaders => response.map_or(View::Absent, |r| encode(&r.headers)),
             ViewKind::ResponseBody => raw(response.and_then(|r| r.body.as_deref())),
-            ViewKind::ContainerCreate => self.typed::<ContainerCreate>(),
+            ViewKind::ContainerCreate => match self.container_create() {
+                None => View::Absent,
+                Some(Ok(create)) => encode(create),
+                Some(Err(why)) => View::Malformed(why.clone()),
+            },
             ViewKind::ContainerStart => self.typed::<ContainerStart>(),
             ViewKind::ExecCreate => self.typed::<ExecCreate>(),
             ViewKind::ContainerUpdate => self.typed::<ContainerUpdate>(),
@@ -459,16 +481,10 @@ impl ConfigPrefix {
     }
 }
 
-/// The mounts of a call that creates containers, from its (Go-decoded) body.
+/// The mounts of a call that creates containers (but `containers/create`,
+/// whose decoded body is shared), from its (Go-decoded) body.
 fn mounts_of(action: &str, body: &RawValue) -> Option<Vec<MountInfo>> {
     match action {
-        "container_create" => {
-            let create: ContainerCreate = serde_json::from_str(body.get()).ok()?;
-            Some(container_mounts(
-                &create.host_config,
-                create.config.volumes.keys(),
-            ))
-        }
         // API < 1.24 applies the HostConfig of a start body.
         "container_start" => {
             let start: ContainerStart = serde_json::from_str(body.get()).ok()?;

@@ -399,14 +399,26 @@ mod collect {
 
     /// Resolves `path` with every symlink followed. A path that does not exist
     /// yet (Docker creates missing bind sources) resolves through its deepest
-    /// existing ancestor; the missing rest cannot hold symlinks.
+    /// existing ancestor; the missing rest cannot hold symlinks. A symlink
+    /// whose target does not exist (yet) resolves to that target: whoever
+    /// creates it decides what the mount shows.
     pub fn resolve_host_path(path: &Path) -> io::Result<PathBuf> {
+        resolve_within(path, 0)
+    }
+
+    /// Symlinks followed before giving up, as the kernel's `ELOOP`.
+    const MAX_LINKS: usize = 40;
+
+    fn resolve_within(path: &Path, links: usize) -> io::Result<PathBuf> {
+        if links > MAX_LINKS {
+            return Err(io::Error::other("too many levels of symbolic links"));
+        }
         let mut existing = path.to_path_buf();
         let mut missing: Vec<Component<'_>> = Vec::new();
         let components: Vec<Component<'_>> = path.components().collect();
         let mut keep = components.len();
         loop {
-            match std::fs::canonicalize(&existing) {
+            match kernel_resolve(&existing) {
                 Ok(mut real) => {
                     for component in missing.iter().rev() {
                         match component {
@@ -420,12 +432,56 @@ mod collect {
                     return Ok(real);
                 }
                 Err(e) if e.kind() == io::ErrorKind::NotFound && keep > 1 => {
+                    if let Some(target) = dangling_target(&existing) {
+                        let mut resolved = resolve_within(&target, links + 1)?;
+                        for component in missing.iter().rev() {
+                            match component {
+                                Component::ParentDir => {
+                                    resolved.pop();
+                                }
+                                Component::Normal(name) => resolved.push(name),
+                                _ => {}
+                            }
+                        }
+                        return Ok(resolved);
+                    }
                     keep -= 1;
                     missing.push(components[keep]);
                     existing = components[..keep].iter().collect();
                 }
                 Err(e) => return Err(e),
             }
+        }
+    }
+
+    /// Where `path` points if it is a symlink whose target is missing
+    /// (absolute, or relative to the link's directory).
+    fn dangling_target(path: &Path) -> Option<PathBuf> {
+        let metadata = std::fs::symlink_metadata(path).ok()?;
+        if !metadata.file_type().is_symlink() {
+            return None;
+        }
+        let target = std::fs::read_link(path).ok()?;
+        Some(match path.parent() {
+            Some(parent) if target.is_relative() => parent.join(target),
+            _ => target,
+        })
+    }
+
+    /// The path the kernel reaches from `path`, every symlink followed: one
+    /// `open(O_PATH)` (the same walk `mount` will make) and a look at what
+    /// the descriptor points to, rather than `realpath`'s `readlink` of
+    /// every prefix. Without `/proc`, `realpath` it is.
+    fn kernel_resolve(path: &Path) -> io::Result<PathBuf> {
+        use std::os::fd::AsRawFd as _;
+        use std::os::unix::fs::OpenOptionsExt as _;
+        let opened = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_PATH)
+            .open(path)?;
+        match std::fs::read_link(format!("/proc/self/fd/{}", opened.as_raw_fd())) {
+            Ok(real) if real.is_absolute() => Ok(real),
+            _ => std::fs::canonicalize(path),
         }
     }
 
@@ -515,6 +571,29 @@ mod collect {
                 resolve_host_path(&missing).unwrap(),
                 Path::new("/etc/not/there")
             );
+        }
+
+        #[test]
+        fn a_dangling_symlink_resolves_to_its_target() {
+            let dir = tempfile::tempdir().unwrap();
+            std::os::unix::fs::symlink("/etc/not-yet/there", dir.path().join("d")).unwrap();
+            std::os::unix::fs::symlink("d", dir.path().join("r")).unwrap();
+            assert_eq!(
+                resolve_host_path(&dir.path().join("d/x")).unwrap(),
+                Path::new("/etc/not-yet/there/x")
+            );
+            assert_eq!(
+                resolve_host_path(&dir.path().join("r")).unwrap(),
+                Path::new("/etc/not-yet/there")
+            );
+        }
+
+        #[test]
+        fn a_symlink_loop_is_an_error_not_a_path() {
+            let dir = tempfile::tempdir().unwrap();
+            std::os::unix::fs::symlink("b", dir.path().join("a")).unwrap();
+            std::os::unix::fs::symlink("a", dir.path().join("b")).unwrap();
+            assert!(resolve_host_path(&dir.path().join("a/x")).is_err());
         }
 
         #[test]
