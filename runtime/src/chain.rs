@@ -71,6 +71,16 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// Its one-word name in the log and in `portcullis check`: `allow`,
+    /// `deny`, or `FAILED` (a failure stands out).
+    pub fn label(&self) -> &'static str {
+        match self {
+            Verdict::Allow => "allow",
+            Verdict::Deny(_) => "deny",
+            Verdict::Failed(_) => "FAILED",
+        }
+    }
+
     /// The verdict of a call's outcome: a failure is a deny of its own kind.
     pub fn of(outcome: Result<GuestDecision, GuestFailure>) -> Verdict {
         match outcome {

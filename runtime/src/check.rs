@@ -60,10 +60,11 @@ impl CheckOutcome {
         for name in chain.module_names() {
             match self.decision.reports.iter().find(|r| r.module == name) {
                 Some(report) => {
-                    let (verdict, detail) = match &report.verdict {
-                        Verdict::Allow => ("allow", String::new()),
-                        Verdict::Deny(msg) => ("deny", msg.clone()),
-                        Verdict::Failed(failure) => ("FAILED", failure.to_string()),
+                    let verdict = report.verdict.label();
+                    let detail = match &report.verdict {
+                        Verdict::Allow => String::new(),
+                        Verdict::Deny(msg) => msg.clone(),
+                        Verdict::Failed(failure) => failure.to_string(),
                     };
                     let _ = writeln!(
                         out,

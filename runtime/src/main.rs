@@ -9,8 +9,9 @@ use clap::{Parser, Subcommand};
 use portcullis::chain::Chain;
 use portcullis::config::Config;
 use portcullis::envelope::Phase;
-use portcullis::reload::LiveChain;
+use portcullis::reload::{LiveChain, reload_on_sighup};
 use portcullis::sandbox::Sandbox;
+use portcullis::server::shutdown_signal;
 use portcullis::socket::BoundSocket;
 
 /// Docker authorization plugin running a chain of sandboxed WebAssembly policies.
@@ -129,36 +130,4 @@ fn check(config_path: PathBuf, request_path: PathBuf, response: bool) -> anyhow:
     } else {
         ExitCode::from(1)
     })
-}
-
-/// Reloads the chain on every SIGHUP, one reload at a time, off the async threads.
-async fn reload_on_sighup(live: Arc<LiveChain>) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let Ok(mut hangup) = signal(SignalKind::hangup()) else {
-        tracing::error!("cannot install the SIGHUP handler; reload by restarting");
-        return;
-    };
-    while hangup.recv().await.is_some() {
-        tracing::info!(target: "portcullis::reload", "SIGHUP: reloading the chain");
-        let live = live.clone();
-        if let Err(err) = tokio::task::spawn_blocking(move || live.reload_and_log()).await {
-            tracing::error!(target: "portcullis::reload", "reload failed: {err}");
-        }
-    }
-}
-
-/// Resolves on SIGTERM or SIGINT.
-async fn shutdown_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        tracing::error!("cannot install signal handlers; stop with SIGKILL");
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
-        _ = int.recv() => tracing::info!("SIGINT: shutting down"),
-    }
 }

@@ -158,6 +158,22 @@ impl LiveChain {
     }
 }
 
+/// Reloads `live` on every SIGHUP, one reload at a time, off the async threads.
+pub async fn reload_on_sighup(live: Arc<LiveChain>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut hangup) = signal(SignalKind::hangup()) else {
+        tracing::error!("cannot install the SIGHUP handler; reload by restarting");
+        return;
+    };
+    while hangup.recv().await.is_some() {
+        tracing::info!(target: "portcullis::reload", "SIGHUP: reloading the chain");
+        let live = live.clone();
+        if let Err(err) = tokio::task::spawn_blocking(move || live.reload_and_log()).await {
+            tracing::error!(target: "portcullis::reload", "reload failed: {err}");
+        }
+    }
+}
+
 impl Decide for LiveChain {
     fn decide(&self, envelope: &Arc<Envelope>) -> ChainDecision {
         self.current.load_full().decide(envelope)

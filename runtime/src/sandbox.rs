@@ -1,11 +1,20 @@
 //! The wasmtime boundary: the engine, loading a policy module against ABI v1,
 //! and one guest call under fuel, memory and wall-clock limits.
 //!
-//! Nothing outside this file touches wasmtime. Every call gets a fresh
-//! instance in a fresh store, discarded once the evaluation is over. This
-//! ensures: no state leaks from one request (or one user) to the next, a
-//! trap or exhausted fuel can never leave a half-updated instance behind,
-//! and a module's memory is returned as soon as it has answered.
+//! Nothing outside this module touches wasmtime. Its rooms: the engine, the
+//! instance pool and loading (here), the ABI checks at load (`abi.rs`),
+//! one call and what it hands back (`call.rs`), the host side of a call's
+//! store (`guest.rs`: WASI, limits, the `portcullis` imports), and the warm
+//! instances (`warm.rs`).
+//!
+//! A module that does not declare itself reusable gets a fresh instance in
+//! a fresh store for every call, discarded once the evaluation is over: no
+//! state leaks from one request (or one user) to the next, and a trap or
+//! exhausted fuel can never leave a half-updated instance behind. A module
+//! that declares `portcullis_reusable` (every SDK policy) promises its
+//! answer depends only on its input; each serving thread then keeps one
+//! warm instance of it, thrown away after any failure, after it prints,
+//! after `MAX_CALLS_PER_INSTANCE` calls and on reload.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -14,43 +23,64 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 use wasmtime::{
-    Caller, Config as EngineConfig, Engine, ExternType, FuncType, InstanceAllocationStrategy,
-    InstancePre, Linker, Memory, Module, PoolingAllocationConfig, ResourceLimiter, Store, Trap,
-    TypedFunc, ValType,
+    Caller, Config as EngineConfig, Engine, InstanceAllocationStrategy, InstancePre, Linker,
+    Module, PoolingAllocationConfig, Store, Trap,
 };
-use wasmtime_wasi::WasiCtxBuilder;
-use wasmtime_wasi::p1::WasiP1Ctx;
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 
 use portcullis_envelope::Envelope;
 use portcullis_envelope::envelope::{ConfigPrefix, SerializedEnvelope};
-use portcullis_envelope::views::{VIEW_ABSENT, VIEW_UNKNOWN, ViewKind};
 
 use crate::config::{Limits, ModuleSpec};
 
+mod abi;
+mod call;
+mod guest;
 mod warm;
 
+use abi::check_abi;
+use call::{CallError, Entry, Exports, call_entry, complete, deadline_ticks};
+use guest::{GuestState, host_log, host_view, host_view_copy};
+
 /// Resolution of the wall-clock deadline.
-pub const EPOCH_TICK: Duration = Duration::from_millis(1);
+pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(1);
 /// Largest decision a guest may return.
-pub const MAX_OUTPUT_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_OUTPUT_BYTES: usize = 64 * 1024;
 /// What a guest may write to stdout and stderr (each) in one call; more traps.
-pub const MAX_STDIO_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_STDIO_BYTES: usize = 64 * 1024;
 /// What a guest may log through `portcullis.log` in one call; more is dropped.
-pub const MAX_LOG_BYTES: usize = 16 * 1024;
+pub(crate) const MAX_LOG_BYTES: usize = 16 * 1024;
 /// Import namespaces a module may use.
-pub const ALLOWED_IMPORT_MODULES: [&str; 2] = ["wasi_snapshot_preview1", "portcullis"];
+pub(crate) const ALLOWED_IMPORT_MODULES: [&str; 2] = ["wasi_snapshot_preview1", "portcullis"];
 
 /// Why a module cannot be loaded: the chain is refused, naming module and file.
 #[derive(Debug, thiserror::Error)]
 #[error("module \"{module}\" ({}): {reason}", path.display())]
 pub struct LoadError {
+    /// What went wrong, for callers that branch on it.
+    pub kind: LoadErrorKind,
     /// The module's name in plugin.toml.
     pub module: String,
     /// Its file.
     pub path: PathBuf,
     /// What is wrong.
     pub reason: String,
+}
+
+/// The kinds of [`LoadError`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoadErrorKind {
+    /// The file cannot be read.
+    Unreadable,
+    /// It is not a valid module (or `.wat` text).
+    Compile,
+    /// Its imports or exports break ABI v1.
+    Abi,
+    /// An import the host does not provide.
+    Link,
+    /// Its `portcullis_validate_config` refused the config.
+    ConfigRejected,
+    /// The config check itself failed (trap, fuel, bad answer).
+    ConfigCheck,
 }
 
 /// Why a guest call produced no decision. Each one denies the request.
@@ -220,22 +250,25 @@ impl Sandbox {
     /// it check its config.
     pub fn load(&self, spec: &ModuleSpec) -> Result<PolicyModule, LoadError> {
         let (name, path, limits, config) = (&spec.name, &spec.path, spec.limits, &spec.config);
-        let fail = |reason: String| LoadError {
-            module: name.to_owned(),
-            path: path.to_owned(),
-            reason,
+        let fail = |kind: LoadErrorKind| {
+            move |reason: String| LoadError {
+                kind,
+                module: name.to_owned(),
+                path: path.to_owned(),
+                reason,
+            }
         };
         let source: Arc<[u8]> = std::fs::read(path)
-            .map_err(|e| fail(format!("cannot read: {e}")))?
+            .map_err(|e| fail(LoadErrorKind::Unreadable)(format!("cannot read: {e}")))?
             .into();
         let (module, reused) = self
             .compile(&source)
-            .map_err(|e| fail(format!("does not compile: {e:#}")))?;
-        check_abi(&module).map_err(fail)?;
+            .map_err(|e| fail(LoadErrorKind::Compile)(format!("does not compile: {e:#}")))?;
+        check_abi(&module).map_err(fail(LoadErrorKind::Abi))?;
         let pre = self
             .linker
             .instantiate_pre(&module)
-            .map_err(|e| fail(format!("cannot link: {e:#}")))?;
+            .map_err(|e| fail(LoadErrorKind::Link)(format!("cannot link: {e:#}")))?;
         let has_export = |export: &str| module.get_export(export).is_some();
         let policy = PolicyModule {
             name: name.to_owned(),
@@ -251,17 +284,22 @@ impl Sandbox {
             token: Arc::new(warm::Token::new()),
         };
         if policy.has_validate_config {
-            let config_json = serde_json::to_vec(config).map_err(|e| fail(e.to_string()))?;
+            let config_json = serde_json::to_vec(config)
+                .map_err(|e| fail(LoadErrorKind::ConfigCheck)(e.to_string()))?;
             let call = policy.invoke_fresh(Entry::ValidateConfig, [&config_json, &[]], None);
             match call.outcome {
                 Ok(GuestDecision { allow: true, .. }) => {}
                 Ok(GuestDecision { allow: false, msg }) => {
-                    return Err(fail(format!(
+                    return Err(fail(LoadErrorKind::ConfigRejected)(format!(
                         "rejects its config: {}",
                         msg.unwrap_or_default()
                     )));
                 }
-                Err(failure) => return Err(fail(format!("config check failed: {failure}"))),
+                Err(failure) => {
+                    return Err(fail(LoadErrorKind::ConfigCheck)(format!(
+                        "config check failed: {failure}"
+                    )));
+                }
             }
         }
         Ok(policy)
@@ -274,14 +312,14 @@ impl Sandbox {
 /// dropped), one fresh instance per worker (non-reusable modules, a first
 /// call), and one config check at a time during a reload. A call finding
 /// no free slot fails, and so denies.
-pub fn slots_needed(workers: usize, modules: usize) -> u32 {
+pub(crate) fn slots_needed(workers: usize, modules: usize) -> u32 {
     let (workers, modules) = (workers.max(1), modules.max(1));
     let needed = 2 * workers * modules + workers + 1;
     u32::try_from(needed).unwrap_or(u32::MAX)
 }
 
 /// Fewest slots a pool is given: small chains keep room to grow on reload.
-pub const MIN_SLOTS: u32 = 64;
+pub(crate) const MIN_SLOTS: u32 = 64;
 
 /// Pre-reserved instances, memories and tables: instantiation takes a warm
 /// slot and resets it from the module's copy-on-write image instead of
@@ -306,7 +344,7 @@ const KEEP_RESIDENT: usize = 128 * 1024;
 
 /// Calls one warm instance serves before it is replaced, bounding what a
 /// long-lived instance can accumulate (heap fragmentation, caches).
-pub const MAX_CALLS_PER_INSTANCE: u32 = 10_000;
+pub(crate) const MAX_CALLS_PER_INSTANCE: u32 = 10_000;
 
 /// A compiled module, checked against ABI v1, ready to be instantiated per call.
 ///
@@ -339,11 +377,6 @@ impl PolicyModule {
         &self.name
     }
 
-    /// Its limits.
-    pub fn limits(&self) -> Limits {
-        self.limits
-    }
-
     /// Runs `portcullis_authorize` on `envelope` with the module's `config`
     /// spliced in: the small envelope for a module that fetches views (they
     /// are answered from `envelope` during the call), the full one otherwise.
@@ -362,17 +395,6 @@ impl PolicyModule {
         } else {
             self.invoke_fresh(Entry::Authorize, input, Some(envelope))
         }
-    }
-
-    /// Whether the module fetches views instead of receiving the full envelope.
-    pub fn fetches_views(&self) -> bool {
-        self.views
-    }
-
-    /// Whether calls may reuse instances (the module declares it and
-    /// plugin.toml does not forbid it).
-    pub fn reuses_instances(&self) -> bool {
-        self.reuse
     }
 
     /// One call in a fresh store and instance, discarded afterwards.
@@ -530,352 +552,41 @@ impl PolicyModule {
     }
 }
 
-/// Which call entry point to run.
-#[derive(Debug, Clone, Copy)]
-enum Entry {
-    Authorize,
-    ValidateConfig,
-}
-
-/// A live instance's ABI v1 exports.
-struct Exports {
-    memory: Memory,
-    alloc: TypedFunc<i32, i32>,
-    authorize: TypedFunc<(i32, i32), i64>,
-    validate_config: Option<TypedFunc<(i32, i32), i64>>,
-}
-
-/// Copies `input` into a buffer from `portcullis_alloc`, calls `entry` on
-/// it and reads back the decision, checking every pointer the guest returns.
-fn call_entry(
-    store: &mut Store<GuestState>,
-    exports: &Exports,
-    entry: Entry,
-    input: [&[u8]; 2],
-) -> Result<GuestDecision, CallError> {
-    let function = match entry {
-        Entry::Authorize => &exports.authorize,
-        Entry::ValidateConfig => exports
-            .validate_config
-            .as_ref()
-            .ok_or_else(|| CallError::Output("no portcullis_validate_config export".into()))?,
-    };
-    let len = input[0].len() + input[1].len();
-    let len_i32 = i32::try_from(len).map_err(|_| CallError::Output("input too large".into()))?;
-    let ptr = complete(exports.alloc.call_async(&mut *store, len_i32))? as u32 as usize;
-    let data = exports.memory.data_mut(&mut *store);
-    let buffer = ptr
-        .checked_add(len)
-        .and_then(|end| data.get_mut(ptr..end))
-        .ok_or_else(|| {
-            CallError::Output(format!(
-                "portcullis_alloc({len}) returned {ptr:#x}, outside memory"
-            ))
-        })?;
-    buffer[..input[0].len()].copy_from_slice(input[0]);
-    buffer[input[0].len()..].copy_from_slice(input[1]);
-
-    let packed = complete(function.call_async(&mut *store, (ptr as i32, len_i32)))? as u64;
-    let (out_ptr, out_len) = ((packed >> 32) as usize, (packed & 0xffff_ffff) as usize);
-    if out_len > MAX_OUTPUT_BYTES {
-        return Err(CallError::Output(format!(
-            "{out_len}-byte answer exceeds {MAX_OUTPUT_BYTES} bytes"
-        )));
-    }
-    let data = exports.memory.data(&*store);
-    let answer = out_ptr
-        .checked_add(out_len)
-        .and_then(|end| data.get(out_ptr..end))
-        .ok_or_else(|| {
-            CallError::Output(format!(
-                "answer at {out_ptr:#x}+{out_len} lies outside the module's {}-byte memory",
-                data.len()
-            ))
-        })?;
-    serde_json::from_slice::<GuestDecision>(answer).map_err(|e| {
-        let shown = String::from_utf8_lossy(&answer[..answer.len().min(80)]).into_owned();
-        CallError::Output(format!(
-            "expected {{\"allow\": bool, \"msg\"?: string}}, got {shown:?} ({e})"
-        ))
-    })
-}
-
-/// Errors inside one call, before classification.
-enum CallError {
-    Wasm(wasmtime::Error),
-    Output(String),
-}
-
-impl From<wasmtime::Error> for CallError {
-    fn from(err: wasmtime::Error) -> Self {
-        CallError::Wasm(err)
-    }
-}
-
-/// Drives one guest call (on its fiber) to completion on this thread.
-///
-/// Nothing a guest can reach waits: its deadline and fuel trap instead of
-/// yielding, the WASI shims it may call (stdout and stderr into memory,
-/// clocks, randomness) finish at once, and `poll_oneoff`, the one that
-/// would wait, traps. So the future is ready on its first poll, and a call
-/// needs no executor and no other thread. Should a future host call ever
-/// wait, the call fails (and denies) instead of blocking the thread.
-fn complete<T>(future: impl Future<Output = wasmtime::Result<T>>) -> wasmtime::Result<T> {
-    let mut future = std::pin::pin!(future);
-    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
-    match future.as_mut().poll(&mut context) {
-        std::task::Poll::Ready(result) => result,
-        std::task::Poll::Pending => {
-            wasmtime::bail!("the module waited on the host, which a policy may not do")
-        }
-    }
-}
-
-/// Epoch ticks for a timeout, rounded up; at least one.
-fn deadline_ticks(timeout_ms: u64) -> u64 {
-    let tick_ms = EPOCH_TICK.as_millis().max(1) as u64;
-    timeout_ms.div_ceil(tick_ms).max(1)
-}
-
-/// Checks imports and exports against ABI v1 (DESIGN.md).
-fn check_abi(module: &Module) -> Result<(), String> {
-    for import in module.imports() {
-        if !ALLOWED_IMPORT_MODULES.contains(&import.module()) {
-            return Err(format!(
-                "imports \"{}\".\"{}\"; modules may only import from {}",
-                import.module(),
-                import.name(),
-                ALLOWED_IMPORT_MODULES.join(" and ")
-            ));
-        }
-    }
-    let func = |params: &[ValType], results: &[ValType]| {
-        FuncType::new(
-            module.engine(),
-            params.iter().cloned(),
-            results.iter().cloned(),
-        )
-    };
-    let required = [
-        ("portcullis_abi_v1", func(&[], &[])),
-        ("portcullis_alloc", func(&[ValType::I32], &[ValType::I32])),
-        (
-            "portcullis_authorize",
-            func(&[ValType::I32, ValType::I32], &[ValType::I64]),
-        ),
-    ];
-    let optional = [
-        ("_initialize", func(&[], &[])),
-        ("portcullis_reusable", func(&[], &[])),
-        ("portcullis_views_v1", func(&[], &[])),
-        (
-            "portcullis_validate_config",
-            func(&[ValType::I32, ValType::I32], &[ValType::I64]),
-        ),
-    ];
-    if module.get_export("portcullis_abi_v1").is_none() {
-        return Err("no export portcullis_abi_v1: not a Portcullis ABI v1 module".into());
-    }
-    for (name, expected) in &required {
-        match module.get_export(name) {
-            None => return Err(format!("missing required export {name}")),
-            Some(actual) => check_func(name, &actual, expected)?,
-        }
-    }
-    for (name, expected) in &optional {
-        if let Some(actual) = module.get_export(name) {
-            check_func(name, &actual, expected)?;
-        }
-    }
-    match module.get_export("memory") {
-        Some(ExternType::Memory(memory)) if memory.is_64() => {
-            Err("memory is 64-bit; ABI v1 is wasm32".into())
-        }
-        Some(ExternType::Memory(memory)) if memory.is_shared() => {
-            Err("memory is shared; ABI v1 needs a private memory".into())
-        }
-        Some(ExternType::Memory(_)) => Ok(()),
-        _ => Err("missing required export memory".into()),
-    }
-}
-
-fn check_func(name: &str, actual: &ExternType, expected: &FuncType) -> Result<(), String> {
-    match actual {
-        ExternType::Func(ty) if FuncType::eq(ty, expected) => Ok(()),
-        other => Err(format!(
-            "export {name} has type {other:?}, ABI v1 requires {expected}"
-        )),
-    }
-}
-
-/// Host state of one call's store.
-struct GuestState {
-    wasi: WasiP1Ctx,
-    limiter: MemoryLimiter,
-    stdout: MemoryOutputPipe,
-    stderr: MemoryOutputPipe,
-    logs: Vec<(i32, String)>,
-    log_bytes: usize,
-    /// The request being decided (its views), during a call only.
-    envelope: Option<Arc<Envelope>>,
-    /// The view `portcullis.view` readied last, for `portcullis.view_copy`.
-    readied: Option<ViewKind>,
-}
-
-impl GuestState {
-    /// WASI with nothing granted: no preopened directories, no environment,
-    /// no arguments, no sockets; stdout and stderr captured, bounded.
-    fn new(limits: Limits) -> GuestState {
-        let stdout = MemoryOutputPipe::new(MAX_STDIO_BYTES);
-        let stderr = MemoryOutputPipe::new(MAX_STDIO_BYTES);
-        let wasi = WasiCtxBuilder::new()
-            .stdout(stdout.clone())
-            .stderr(stderr.clone())
-            .build_p1();
-        GuestState {
-            wasi,
-            limiter: MemoryLimiter {
-                max_bytes: limits.memory_mib as usize * 1024 * 1024,
-                exceeded: false,
-            },
-            stdout,
-            stderr,
-            logs: Vec::new(),
-            log_bytes: 0,
-            envelope: None,
-            readied: None,
-        }
-    }
-
-    /// Sends what the guest printed or logged during this call to the
-    /// host's log and clears it; returns whether it printed to stdout or
-    /// stderr (whose buffers cannot be cleared, so such an instance is not reused).
-    fn emit_guest_output(&mut self, module: &str) -> bool {
-        let mut printed = false;
-        for (stream, pipe) in [("stdout", &self.stdout), ("stderr", &self.stderr)] {
-            let bytes = pipe.contents();
-            printed |= !bytes.is_empty();
-            for line in String::from_utf8_lossy(&bytes)
-                .lines()
-                .filter(|l| !l.trim().is_empty())
-            {
-                tracing::info!(target: "portcullis::guest", module, stream, "{line}");
-            }
-        }
-        for (level, line) in self.logs.drain(..) {
-            match level {
-                0 => tracing::debug!(target: "portcullis::guest", module, "{line}"),
-                1 => tracing::info!(target: "portcullis::guest", module, "{line}"),
-                2 => tracing::warn!(target: "portcullis::guest", module, "{line}"),
-                _ => tracing::error!(target: "portcullis::guest", module, "{line}"),
-            }
-        }
-        self.log_bytes = 0;
-        printed
-    }
-}
-
-/// Caps linear memory; growing past the cap traps instead of returning -1,
-/// so a module cannot ignore the failure and carry on.
-struct MemoryLimiter {
-    max_bytes: usize,
-    exceeded: bool,
-}
-
-impl ResourceLimiter for MemoryLimiter {
-    fn memory_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _max: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        if desired > self.max_bytes {
-            self.exceeded = true;
-            wasmtime::bail!("memory limit of {} bytes exceeded", self.max_bytes);
-        }
-        Ok(true)
-    }
-
-    fn table_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _max: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        Ok(desired <= 100_000)
-    }
-}
-
-/// `portcullis.log(level, ptr, len)`: one line into the host's log, bounded.
-fn host_log(
-    mut caller: Caller<'_, GuestState>,
-    level: i32,
-    ptr: i32,
-    len: i32,
-) -> wasmtime::Result<()> {
-    let Some(memory) = caller.get_export("memory").and_then(|e| e.into_memory()) else {
-        wasmtime::bail!("portcullis.log called by a module without memory");
-    };
-    let (data, state) = memory.data_and_store_mut(&mut caller);
-    let (start, len) = (ptr as u32 as usize, len as u32 as usize);
-    let Some(bytes) = start.checked_add(len).and_then(|end| data.get(start..end)) else {
-        wasmtime::bail!("portcullis.log: message at {start:#x}+{len} lies outside memory");
-    };
-    let room = MAX_LOG_BYTES.saturating_sub(state.log_bytes);
-    if room > 0 {
-        let line = String::from_utf8_lossy(&bytes[..bytes.len().min(room)]).into_owned();
-        state.log_bytes += line.len();
-        state.logs.push((level, line));
-    }
-    Ok(())
-}
-
-/// `portcullis.view(kind) -> (status << 32) | len`: readies view `kind` of
-/// the call being decided (built by the host on first demand, then shared
-/// by the chain) for `portcullis.view_copy`.
-fn host_view(mut caller: Caller<'_, GuestState>, kind: i32) -> i64 {
-    let state = caller.data_mut();
-    let Some(kind) = u32::try_from(kind).ok().and_then(ViewKind::from_number) else {
-        return i64::from(VIEW_UNKNOWN) << 32;
-    };
-    let Some(envelope) = &state.envelope else {
-        // No request (a config check): nothing to view.
-        return i64::from(VIEW_ABSENT) << 32;
-    };
-    let (status, bytes) = envelope.view(kind).wire();
-    let packed = (i64::from(status) << 32) | bytes.len() as i64;
-    state.readied = Some(kind);
-    packed
-}
-
-/// `portcullis.view_copy(ptr)`: copies the view readied last into the
-/// module's memory at `ptr`; a range outside memory traps.
-fn host_view_copy(mut caller: Caller<'_, GuestState>, ptr: i32) -> wasmtime::Result<()> {
-    let Some(memory) = caller.get_export("memory").and_then(|e| e.into_memory()) else {
-        wasmtime::bail!("portcullis.view_copy called by a module without memory");
-    };
-    let (data, state) = memory.data_and_store_mut(&mut caller);
-    let (Some(kind), Some(envelope)) = (state.readied, &state.envelope) else {
-        wasmtime::bail!("portcullis.view_copy without a view readied by portcullis.view");
-    };
-    let (_, bytes) = envelope.view(kind).wire();
-    let start = ptr as u32 as usize;
-    let Some(target) = start
-        .checked_add(bytes.len())
-        .and_then(|end| data.get_mut(start..end))
-    else {
-        wasmtime::bail!(
-            "portcullis.view_copy: {} bytes at {start:#x} lie outside memory",
-            bytes.len()
-        );
-    };
-    target.copy_from_slice(bytes);
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn load_kind(file: &str) -> Option<LoadErrorKind> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/guests")
+            .join(file);
+        let spec = ModuleSpec {
+            name: "m".into(),
+            path,
+            limits: crate::config::Limits {
+                fuel: 1_000_000,
+                memory_mib: 16,
+                timeout_ms: 100,
+            },
+            reuse_instances: None,
+            config: serde_json::json!({}),
+            line: 1,
+        };
+        Sandbox::new(MIN_SLOTS)
+            .unwrap()
+            .load(&spec)
+            .err()
+            .map(|e| e.kind)
+    }
+
+    #[test]
+    fn load_errors_say_what_kind_they_are() {
+        assert_eq!(load_kind("allow.wat"), None);
+        assert_eq!(load_kind("no-such.wat"), Some(LoadErrorKind::Unreadable));
+        assert_eq!(load_kind("no-abi-marker.wat"), Some(LoadErrorKind::Abi));
+        assert_eq!(load_kind("wrong-signature.wat"), Some(LoadErrorKind::Abi));
+        assert_eq!(load_kind("forbidden-import.wat"), Some(LoadErrorKind::Abi));
+    }
 
     #[test]
     fn deadline_rounds_up_to_whole_ticks() {

@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use portcullis_envelope::{ActivateResponse, AuthzAnswer, AuthzRequest, Envelope, Phase};
 
-use crate::chain::{ChainDecision, Decide, Verdict};
+use crate::chain::{ChainDecision, Decide};
 use crate::socket::BoundSocket;
 
 /// Largest AuthZ request accepted: Docker forwards bodies under 1 MiB
@@ -67,6 +67,23 @@ async fn authz_response(State(state): State<AppState>, body: Bytes) -> Response 
     authorize(state, body, Phase::Response).await
 }
 
+/// Resolves on SIGTERM or SIGINT (never, if the handlers cannot be
+/// installed: stop with SIGKILL then).
+pub async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::error!("cannot install signal handlers; stop with SIGKILL");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+        _ = int.recv() => tracing::info!("SIGINT: shutting down"),
+    }
+}
+
 /// Docker's `Err`: a non-200 answer, so the daemon refuses the call.
 fn plugin_error(msg: String) -> Response {
     tracing::warn!(target: "portcullis::audit", "refusing undecodable request: {msg}");
@@ -108,14 +125,10 @@ fn audit(envelope: &Envelope, decision: &ChainDecision) {
         .reports
         .iter()
         .map(|r| {
-            let verdict = match &r.verdict {
-                Verdict::Allow => "allow",
-                Verdict::Deny(_) => "deny",
-                Verdict::Failed(_) => "failed",
-            };
             format!(
-                "{}={verdict}({}us,{}fuel)",
+                "{}={}({}us,{}fuel)",
                 r.module,
+                r.verdict.label(),
                 r.elapsed.as_micros(),
                 r.fuel_used
             )
