@@ -47,5 +47,13 @@ pub use log::{Level, log};
 pub use portcullis_envelope::identity::PeerCertificate;
 pub use portcullis_envelope::mounts::{MountInfo, MountKind};
 pub(crate) use portcullis_envelope::views;
-pub use portcullis_envelope::{BodyState, docker, go_struct};
-pub use request::{BodyError, Phase, Request, Response};
+pub use portcullis_envelope::{BodyState, Phase, docker, go_struct};
+
+/// The action names of Portcullis's route table (`Request::action`), for
+/// checking a policy's configuration at load: `actions::all()`,
+/// `actions::is_action(name)`, and `actions::UNKNOWN` for a call no route
+/// matches.
+pub mod actions {
+    pub use portcullis_envelope::routes::{UNKNOWN, actions as all, is_action};
+}
+pub use request::{BodyError, Request, Response};

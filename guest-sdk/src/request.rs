@@ -16,17 +16,7 @@ use crate::docker::{
 };
 use crate::parts::{Inline, Parts, Source, decode};
 use crate::views::{View, ViewKind};
-use crate::{BodyState, MountInfo, PeerCertificate};
-
-/// Which of Docker's two authorization calls this is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Phase {
-    /// Before the daemon handles the call (`AuthZReq`).
-    Request,
-    /// After the daemon handled it (`AuthZRes`).
-    Response,
-}
+use crate::{BodyState, MountInfo, PeerCertificate, Phase};
 
 /// `GET` routes that change something despite the method.
 const WRITING_GETS: &[&str] = &["container_attach_websocket"];

@@ -90,7 +90,7 @@ pub fn authz_request_from_capture(json: &[u8], phase: Phase) -> Result<AuthzRequ
 
 /// The envelope bytes the host would hand a module with `config`.
 pub fn envelope_bytes(wire: AuthzRequest, phase: Phase, config: &serde_json::Value) -> Vec<u8> {
-    let envelope = Envelope::from_authz(wire, host_phase(phase))
+    let envelope = Envelope::from_authz(wire, phase)
         .unwrap_or_else(|e| panic!("the host would refuse this request: {e}"));
     envelope.to_json().with_config(&ConfigPrefix::new(config))
 }
@@ -98,7 +98,7 @@ pub fn envelope_bytes(wire: AuthzRequest, phase: Phase, config: &serde_json::Val
 /// The request as the policy sees it in the sandbox: the host's small
 /// envelope, with views answered by the host's own envelope code.
 fn request_from_wire(wire: AuthzRequest, phase: Phase, config: &serde_json::Value) -> Request {
-    let envelope = Envelope::from_authz(wire, host_phase(phase))
+    let envelope = Envelope::from_authz(wire, phase)
         .unwrap_or_else(|e| panic!("the host would refuse this request: {e}"));
     let mut request = Request::with_native_views(Arc::new(envelope));
     if config.as_object().is_none_or(|c| !c.is_empty()) {
@@ -106,13 +106,6 @@ fn request_from_wire(wire: AuthzRequest, phase: Phase, config: &serde_json::Valu
         request.set_config(Some(raw));
     }
     request
-}
-
-fn host_phase(phase: Phase) -> portcullis_envelope::Phase {
-    match phase {
-        Phase::Request => portcullis_envelope::Phase::Request,
-        Phase::Response => portcullis_envelope::Phase::Response,
-    }
 }
 
 /// Builds a request as Docker would send it.

@@ -75,7 +75,7 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, de::value::MapAccessDeserializer};
 
 /// The action of calls that match no Engine API route.
-const UNKNOWN: &str = "unknown";
+use portcullis_sdk::actions::{self, UNKNOWN};
 
 /// The HTTP methods an entry's `methods` may name.
 const METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"];
@@ -274,6 +274,23 @@ impl TryFrom<RawConfig> for Config {
     }
 }
 
+/// An entry must name an action of the route table (or `unknown`), or
+/// be a glob that matches at least one: a typo must not silently allow
+/// nothing.
+fn check_known(text: &str, pattern: &Pattern) -> Result<(), String> {
+    let known = match pattern {
+        Pattern::Exact(name) => name == UNKNOWN || actions::is_action(name),
+        Pattern::Glob { .. } => actions::all().any(|action| pattern.matches(action)),
+    };
+    if known {
+        Ok(())
+    } else {
+        Err(format!(
+            "{text:?} names no action of Docker's API (Portcullis's route table)"
+        ))
+    }
+}
+
 /// Checks one entry: its pattern and its methods.
 fn check_entry(entry: RawEntry) -> Result<Entry, String> {
     let (action, methods) = match entry {
@@ -281,6 +298,7 @@ fn check_entry(entry: RawEntry) -> Result<Entry, String> {
         RawEntry::Table(table) => (table.action, table.methods),
     };
     let pattern = Pattern::parse(&action)?;
+    check_known(&action, &pattern)?;
     let methods = match methods {
         None => None,
         Some(methods) if methods.is_empty() => {
@@ -407,38 +425,54 @@ mod tests {
         assert_denied!(authorize(&req, &authobot()), "(plugin_enable)");
     }
 
-    fn glob(pattern: &str) -> Config {
-        config(json!({ "allow": [pattern] }))
+    /// A pattern's matcher alone (any text, not only the table's names).
+    fn glob(pattern: &str) -> impl Fn(&str) -> bool {
+        let pattern = Pattern::parse(pattern).unwrap();
+        move |text| pattern.matches(text)
     }
 
     #[test]
     fn globs_are_anchored_at_both_ends() {
         let containers = glob("container_*");
-        assert!(containers.allows("POST", "container_create"));
-        assert!(containers.allows("GET", "container_list"));
-        assert!(!containers.allows("POST", "xcontainer_create"));
+        assert!(containers("container_create"));
+        assert!(containers("container_list"));
+        assert!(!containers("xcontainer_create"));
         let creates = glob("*_create");
-        assert!(creates.allows("POST", "volume_create"));
-        assert!(!creates.allows("POST", "volume_create_x"));
+        assert!(creates("volume_create"));
+        assert!(!creates("volume_create_x"));
         let inspects = glob("image*inspect");
-        assert!(inspects.allows("GET", "image_inspect"));
-        assert!(inspects.allows("GET", "imageinspect"));
-        assert!(!inspects.allows("GET", "image_inspect_x"));
-        assert!(!inspects.allows("GET", "ximage_inspect"));
-        assert!(!inspects.allows("GET", "image_list"));
+        assert!(inspects("image_inspect"));
+        assert!(inspects("imageinspect"));
+        assert!(!inspects("image_inspect_x"));
+        assert!(!inspects("ximage_inspect"));
+        assert!(!inspects("image_list"));
         let exact = glob("container_create");
-        assert!(!exact.allows("POST", "container_create_x"));
-        assert!(!exact.allows("POST", "container_creat"));
+        assert!(!exact("container_create_x"));
+        assert!(!exact("container_creat"));
     }
 
     #[test]
     fn glob_parts_never_overlap() {
-        assert!(glob("a*a").allows("GET", "aa"));
-        assert!(!glob("a*a").allows("GET", "a"));
-        assert!(glob("ab*b*ba").allows("GET", "abbba"));
-        assert!(!glob("ab*b*ba").allows("GET", "abba"));
-        assert!(!glob("ab*b*ba").allows("GET", "aba"));
-        assert!(glob("a**b").allows("GET", "ab"));
+        assert!(glob("a*a")("aa"));
+        assert!(!glob("a*a")("a"));
+        assert!(glob("ab*b*ba")("abbba"));
+        assert!(!glob("ab*b*ba")("abba"));
+        assert!(!glob("ab*b*ba")("aba"));
+        assert!(glob("a**b")("ab"));
+    }
+
+    #[test]
+    fn entries_must_name_actions_of_the_route_table() {
+        for entry in ["container_creat", "containers_*", "docker_pong"] {
+            let json = serde_json::to_vec(&json!({ "allow": [entry] })).unwrap();
+            let answer = portcullis_entry::validate_config(&json);
+            assert!(
+                String::from_utf8_lossy(&answer).contains("names no action of Docker's API"),
+                "{entry}: {}",
+                String::from_utf8_lossy(&answer)
+            );
+        }
+        config(json!({ "allow": ["unknown", "container_*", "docker_ping"] }));
     }
 
     #[test]
@@ -454,8 +488,9 @@ mod tests {
             authorize(&unknown, &star),
             "GET /no/such/route (unknown) is not in the allowlist"
         );
-        for glob in ["unknown*", "*unknown", "unk*wn", "*n*"] {
-            assert!(!config(json!({"allow": [glob]})).allows("GET", "unknown"));
+        // Globs never match it, not even those that match no action at all.
+        for pattern in ["unknown*", "*unknown", "unk*wn", "*n*"] {
+            assert!(!Pattern::parse(pattern).unwrap().matches("unknown"));
         }
     }
 
@@ -516,15 +551,15 @@ mod tests {
             (json!({"allow": ["Container_create"]}), "contains 'C'"),
             (json!({"allow": ["container_?"]}), "contains '?'"),
             (
-                json!({"allow": [{"action": "x", "methods": []}]}),
+                json!({"allow": [{"action": "docker_ping", "methods": []}]}),
                 "empty methods",
             ),
             (
-                json!({"allow": [{"action": "x", "methods": ["FETCH"]}]}),
+                json!({"allow": [{"action": "docker_ping", "methods": ["FETCH"]}]}),
                 "\"FETCH\" is not an HTTP method",
             ),
             (
-                json!({"allow": [{"action": "x", "method": ["GET"]}]}),
+                json!({"allow": [{"action": "docker_ping", "method": ["GET"]}]}),
                 "unknown field `method`",
             ),
             (

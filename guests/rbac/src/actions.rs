@@ -17,134 +17,12 @@
 //! when the module loads, so a typo cannot silently grant nothing, and a
 //! Twistlock regex cannot silently grant something else.
 
-/// Every action name of Portcullis's route table
-/// (`runtime/envelope/src/routes.rs`; a test keeps the two in step).
-pub(crate) const KNOWN_ACTIONS: &[&str] = &[
-    "image_build",
-    "build_cancel",
-    "build_prune",
-    "container_checkpoint_list",
-    "container_checkpoint_create",
-    "container_checkpoint_delete",
-    "container_commit",
-    "container_create",
-    "container_list",
-    "container_prune",
-    "container_delete",
-    "container_archive",
-    "container_archive_info",
-    "container_archive_extract",
-    "container_attach",
-    "container_attach_websocket",
-    "container_changes",
-    "container_copyfiles",
-    "container_exec_create",
-    "container_export",
-    "container_inspect",
-    "container_kill",
-    "container_logs",
-    "container_pause",
-    "container_rename",
-    "container_resize",
-    "container_restart",
-    "container_start",
-    "container_stats",
-    "container_stop",
-    "container_top",
-    "container_unpause",
-    "container_update",
-    "container_wait",
-    "container_exec_inspect",
-    "container_exec_resize",
-    "container_exec_start",
-    "debug_pprof_index",
-    "debug_pprof_cmdline",
-    "debug_pprof_profile",
-    "debug_pprof_symbol",
-    "debug_pprof_trace",
-    "debug_pprof_lookup",
-    "debug_vars",
-    "distribution_inspect",
-    "grpc",
-    "image_create",
-    "images_archive_multiple",
-    "image_list",
-    "images_load",
-    "image_prune",
-    "images_search",
-    "image_delete",
-    "image_attestations",
-    "images_archive",
-    "image_history",
-    "image_inspect",
-    "image_push",
-    "image_tag",
-    "network_list",
-    "network_create",
-    "network_prune",
-    "network_remove",
-    "network_connect",
-    "network_disconnect",
-    "network_inspect",
-    "plugin_list",
-    "plugin_create",
-    "plugin_privileges",
-    "plugin_install",
-    "plugin_remove",
-    "plugin_disable",
-    "plugin_enable",
-    "plugin_inspect",
-    "plugin_push",
-    "plugin_set",
-    "plugin_upgrade",
-    "session",
-    "config_list",
-    "config_create",
-    "config_delete",
-    "config_inspect",
-    "config_update",
-    "node_list",
-    "node_delete",
-    "node_inspect",
-    "node_update",
-    "secret_list",
-    "secret_create",
-    "secret_delete",
-    "secret_inspect",
-    "secret_update",
-    "service_list",
-    "service_create",
-    "service_delete",
-    "service_inspect",
-    "service_logs",
-    "service_update",
-    "swarm_inspect",
-    "swarm_init",
-    "swarm_join",
-    "swarm_leave",
-    "swarm_unlock",
-    "swarm_unlock_key",
-    "swarm_update",
-    "task_list",
-    "task_inspect",
-    "task_logs",
-    "docker_ping",
-    "docker_auth",
-    "docker_events",
-    "docker_info",
-    "system_df",
-    "docker_version",
-    "docker_options",
-    "volume_list",
-    "volume_create",
-    "volume_prune",
-    "volume_remove",
-    "volume_inspect",
-    "volume_update",
-];
+pub(crate) use portcullis_sdk::actions::UNKNOWN;
 
-/// The action of a route Docker does not define.
-pub(crate) const UNKNOWN: &str = "unknown";
+/// Every action name of the route table.
+pub(crate) fn known_actions() -> impl Iterator<Item = &'static str> {
+    portcullis_sdk::actions::all()
+}
 
 /// Twistlock's pseudo-actions: each stands for the API calls one CLI command
 /// makes (as captured from docker 20.10 in `tests/fixtures/docker-20.10`).
@@ -213,7 +91,7 @@ impl ActionPattern {
             ));
         }
         if pattern.contains('*') {
-            return if KNOWN_ACTIONS.iter().any(|a| glob_matches(pattern, a)) {
+            return if known_actions().any(|a| glob_matches(pattern, a)) {
                 Ok(ActionPattern::Glob(pattern.to_owned()))
             } else {
                 Err(format!(
@@ -221,7 +99,7 @@ impl ActionPattern {
                 ))
             };
         }
-        if pattern == UNKNOWN || KNOWN_ACTIONS.contains(&pattern) {
+        if pattern == UNKNOWN || portcullis_sdk::actions::is_action(pattern) {
             return Ok(ActionPattern::Exact(pattern.to_owned()));
         }
         if let Some((_, actions)) = ALIASES.iter().find(|(name, _)| *name == pattern) {
@@ -230,11 +108,7 @@ impl ActionPattern {
         if is_resource_word(pattern) {
             return Ok(ActionPattern::Resource(pattern.to_owned()));
         }
-        let containing: Vec<&str> = KNOWN_ACTIONS
-            .iter()
-            .copied()
-            .filter(|a| a.contains(pattern))
-            .collect();
+        let containing: Vec<&str> = known_actions().filter(|a| a.contains(pattern)).collect();
         Err(if containing.is_empty() {
             format!("unknown action {pattern:?}")
         } else {
@@ -261,9 +135,7 @@ impl ActionPattern {
 
 /// Whether `word` is the resource (first `_`-separated word) of some action.
 fn is_resource_word(word: &str) -> bool {
-    KNOWN_ACTIONS
-        .iter()
-        .any(|a| resource_prefix_matches(word, a))
+    known_actions().any(|a| resource_prefix_matches(word, a))
 }
 
 /// `action` is `<word>_<something>`.

@@ -18,7 +18,6 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
-use crate::BodyState;
 use crate::docker::{
     ContainerCreate, ContainerStart, ContainerUpdate, ExecCreate, NetworkCreate, PluginPrivileges,
     ServiceCreate, VolumeCreate,
@@ -32,16 +31,7 @@ use crate::routes;
 use crate::uri::{self, UriError};
 use crate::views::{View, ViewKind};
 use crate::wire::AuthzRequest;
-
-/// Which of Docker's two authorization calls this is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Phase {
-    /// `AuthZPlugin.AuthZReq`: before the daemon handles the call.
-    Request,
-    /// `AuthZPlugin.AuthZRes`: after the daemon handled it, before the client sees the answer.
-    Response,
-}
+use crate::{BodyState, Phase};
 
 /// The response half of the envelope (`phase = "response"` only).
 #[derive(Debug, Clone, Serialize)]

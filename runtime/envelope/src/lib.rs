@@ -22,13 +22,23 @@ pub mod views;
 pub mod wire;
 
 #[cfg(feature = "host")]
-pub use envelope::{Envelope, EnvelopeError, Phase, ResponseView};
-pub use envelope_types::BodyState;
+pub use envelope::{Envelope, EnvelopeError, ResponseView};
+pub use envelope_types::{BodyState, Phase};
 pub use wire::{ActivateResponse, AuthzAnswer, AuthzRequest};
 
 /// Envelope vocabulary shared with guests.
 mod envelope_types {
     use serde::{Deserialize, Serialize};
+
+    /// Which of Docker's two authorization calls this is.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum Phase {
+        /// `AuthZPlugin.AuthZReq`: before the daemon handles the call.
+        Request,
+        /// `AuthZPlugin.AuthZRes`: after the daemon handled it, before the client sees the answer.
+        Response,
+    }
 
     /// What became of a body between the Docker client and the plugin.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

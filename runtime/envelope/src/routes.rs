@@ -51,7 +51,22 @@ pub struct RouteMatch {
 }
 
 /// Action reported when no route matches.
-const UNKNOWN: &str = "unknown";
+pub const UNKNOWN: &str = "unknown";
+
+/// Every action name of the table, each once, in table order (never
+/// [`UNKNOWN`]): the one list policies check their configuration against.
+pub fn actions() -> impl Iterator<Item = &'static str> {
+    ROUTES
+        .iter()
+        .enumerate()
+        .filter(|(i, route)| !ROUTES[..*i].iter().any(|r| r.action == route.action))
+        .map(|(_, route)| route.action)
+}
+
+/// Whether `action` is the name of some route (not [`UNKNOWN`]).
+pub fn is_action(action: &str) -> bool {
+    ROUTES.iter().any(|route| route.action == action)
+}
 
 /// Most path parameters any pattern may declare (Docker's maximum is 2).
 const MAX_PARAMS: usize = 4;
