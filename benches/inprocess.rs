@@ -11,8 +11,9 @@
 //!
 //! and each module of the chain alone on `containers_create` (envelope
 //! prebuilt), with the fuel it used. Before measuring, every implementation
-//! must allow every fixture and deny a set of dangerous variants, so that no
-//! number comes from a deny path or a stub. Afterwards a markdown summary,
+//! (and the Cedar rival, `benches/policy/docker.cedar`, which loadgen
+//! measures end to end) must allow every fixture and deny a set of dangerous
+//! variants, so that no number comes from a deny path or a stub. Afterwards a markdown summary,
 //! read from criterion's estimates of this run, is printed.
 //!
 //! `cargo bench -p portcullis-bench --bench inprocess [-- <criterion args>]`
@@ -21,21 +22,20 @@ use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use std::sync::Arc;
 
 use criterion::{BatchSize, Criterion};
 use portcullis::chain::{Chain, ChainDecision, Decide};
 use portcullis::config::Config;
 use portcullis::sandbox::Sandbox;
-use portcullis_bench::fixtures::{self, Fixture};
+use portcullis_bench::cedar::CedarPolicy;
+use portcullis_bench::fixtures::{self, Fixture, VARIANTS};
 use portcullis_bench::guests;
 use portcullis_bench::native::NativeChain;
 use portcullis_bench::rego::{self, RegoPolicy};
+use portcullis_bench::rival::Verdict;
 use portcullis_envelope::{AuthzRequest, Envelope, Phase};
 use serde::Deserialize;
-use serde_json::{Value as Json, json};
 
 /// The benchmarked chain, under `benches/chains/`.
 const CHAIN: &str = "three";
@@ -76,6 +76,8 @@ struct Subjects {
     wasm: Chain,
     native: NativeChain,
     rego: RegoPolicy,
+    /// Checked, not measured.
+    cedar: CedarPolicy,
     /// Each module of the chain alone, in chain order: (name, chain).
     modules: Vec<(String, Chain)>,
     /// The engine and epoch ticker the chains run on, kept alive with them.
@@ -105,6 +107,7 @@ impl Subjects {
             wasm: Chain::build(&sandbox, &config).expect("the chain must load"),
             native: NativeChain::build(&config).expect("every module must have a native build"),
             rego: RegoPolicy::load().expect("benches/policy/docker.rego must compile"),
+            cedar: CedarPolicy::load().expect("benches/policy/docker.cedar must parse"),
             modules,
             _sandbox: sandbox,
         }
@@ -135,68 +138,10 @@ fn decide(chain: &impl Decide, authz_request: &[u8]) -> ChainDecision {
 // ---------------------------------------------------------------------------
 // Sanity checks: what is measured must be the allow path of real policies.
 
-/// A fixture changed in one way that every implementation must deny.
-struct Variant {
-    fixture: &'static str,
-    what: &'static str,
-    /// Edits the AuthZReq document and its decoded body.
-    edit: fn(&mut Json, &mut Json),
-}
-
-const VARIANTS: [Variant; 9] = [
-    Variant {
-        fixture: "containers_create",
-        what: "--privileged",
-        edit: |_, body| body["HostConfig"]["Privileged"] = json!(true),
-    },
-    Variant {
-        fixture: "containers_create",
-        what: "-v /:/host",
-        edit: |_, body| body["HostConfig"]["Binds"] = json!(["/:/host"]),
-    },
-    Variant {
-        fixture: "containers_create",
-        what: "--mount type=bind,source=/etc,target=/etc",
-        edit: |_, body| {
-            body["HostConfig"]["Mounts"] =
-                json!([{"Type": "bind", "Source": "/etc", "Target": "/etc"}]);
-        },
-    },
-    Variant {
-        fixture: "containers_create",
-        what: "--cap-add SYS_ADMIN",
-        edit: |_, body| body["HostConfig"]["CapAdd"] = json!(["NET_BIND_SERVICE", "SYS_ADMIN"]),
-    },
-    Variant {
-        fixture: "containers_create",
-        what: "-p 80:80",
-        edit: |_, body| body["HostConfig"]["PortBindings"]["80/tcp"][0]["HostPort"] = json!("80"),
-    },
-    Variant {
-        fixture: "containers_create",
-        what: "an image from quay.io",
-        edit: |_, body| body["Image"] = json!("quay.io/nginx/nginx:1.27"),
-    },
-    Variant {
-        fixture: "containers_create",
-        what: "--security-opt seccomp=unconfined",
-        edit: |_, body| body["HostConfig"]["SecurityOpt"] = json!(["seccomp=unconfined"]),
-    },
-    Variant {
-        fixture: "containers_create",
-        what: "an unknown user",
-        edit: |request, _| request["User"] = json!("mallory"),
-    },
-    Variant {
-        fixture: "exec_create",
-        what: "--privileged",
-        edit: |_, body| body["Privileged"] = json!(true),
-    },
-];
-
-/// Panics unless wasm, native and Rego allow every fixture and deny every
-/// [`Variant`]: a time measured on a deny path, or against a policy that
-/// checks nothing, would mean nothing.
+/// Panics unless wasm, native, Rego and Cedar allow every fixture and deny
+/// every [`VARIANTS`] entry: a time measured on a deny path, or against a
+/// policy that checks nothing, would mean nothing. (Cedar is not measured
+/// here, only checked, as loadgen measures it end to end.)
 fn check_decisions(subjects: &Subjects) {
     let mut wrong = Vec::new();
     for fixture in &subjects.fixtures {
@@ -207,7 +152,9 @@ fn check_decisions(subjects: &Subjects) {
         }
     }
     for variant in &VARIANTS {
-        let body = variant.apply(&subjects.fixture(variant.fixture).body);
+        let body = variant
+            .apply(&subjects.fixture(variant.fixture).body)
+            .expect("a variant applies to its fixture");
         for (implementation, verdict) in verdicts(subjects, &body) {
             if verdict.is_ok() {
                 wrong.push(format!(
@@ -223,37 +170,32 @@ fn check_decisions(subjects: &Subjects) {
         wrong.join("\n  ")
     );
     println!(
-        "checked: wasm, native and regorus allow all {} fixtures and deny all {} variants",
+        "checked: wasm, native, regorus and cedar allow all {} fixtures and deny all {} variants",
         subjects.fixtures.len(),
         VARIANTS.len()
     );
 }
 
-impl Variant {
-    /// The fixture's AuthZReq body with this variant's edit applied.
-    fn apply(&self, authz_request: &[u8]) -> Vec<u8> {
-        let mut request: Json = serde_json::from_slice(authz_request).expect("fixture is JSON");
-        let encoded = request["RequestBody"]
-            .as_str()
-            .expect("a variant's fixture has a body");
-        let decoded = BASE64.decode(encoded).expect("RequestBody is base64");
-        let mut body: Json = serde_json::from_slice(&decoded).expect("RequestBody is JSON");
-        (self.edit)(&mut request, &mut body);
-        let encoded = BASE64.encode(serde_json::to_vec(&body).expect("JSON serializes"));
-        request["RequestBody"] = Json::String(encoded);
-        serde_json::to_vec(&request).expect("JSON serializes")
-    }
-}
-
 /// Each implementation's verdict on one AuthZReq body: `Ok` allows, `Err`
 /// denies with its message.
-fn verdicts(subjects: &Subjects, body: &[u8]) -> [(&'static str, Result<(), String>); 3] {
+fn verdicts(subjects: &Subjects, body: &[u8]) -> [(&'static str, Result<(), String>); 4] {
     let chain = |decision: ChainDecision| decision.allow.then_some(()).ok_or(decision.msg);
     [
         ("wasm", chain(decide(&subjects.wasm, body))),
         ("native", chain(decide(&subjects.native, body))),
         ("regorus", rego_verdict(&subjects.rego, body)),
+        ("cedar", cedar_verdict(&subjects.cedar, body)),
     ]
+}
+
+fn cedar_verdict(policy: &CedarPolicy, body: &[u8]) -> Result<(), String> {
+    match policy
+        .decide(body)
+        .expect("a fixture makes a Cedar request")
+    {
+        Verdict::Allow => Ok(()),
+        Verdict::Deny(msg) => Err(msg),
+    }
 }
 
 fn rego_verdict(policy: &RegoPolicy, body: &[u8]) -> Result<(), String> {

@@ -130,7 +130,7 @@ fn json_body(base64: Option<&str>, headers: &BTreeMap<String, String>) -> anyhow
 }
 
 /// `url.Values`: every value of every key, in order; malformed pairs skipped.
-fn query(raw: &str) -> Map<String, Json> {
+pub(crate) fn query(raw: &str) -> Map<String, Json> {
     let mut values = Map::new();
     for pair in raw.split('&').filter(|pair| !pair.is_empty()) {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
@@ -145,7 +145,7 @@ fn query(raw: &str) -> Map<String, Json> {
 }
 
 /// Percent-decoding, with `+` as a space in queries.
-fn unescape(text: &str, plus_is_space: bool) -> anyhow::Result<String> {
+pub(crate) fn unescape(text: &str, plus_is_space: bool) -> anyhow::Result<String> {
     let mut out = Vec::with_capacity(text.len());
     let mut bytes = text.bytes();
     while let Some(byte) = bytes.next() {

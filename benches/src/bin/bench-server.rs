@@ -8,9 +8,15 @@
 //!   (decoding, envelope, audit log), with the policies compiled natively
 //!   instead of sandboxed: what is left between it and `portcullis` is the
 //!   cost of wasm.
+//! - `regorus` and `cedar`: the rivals, lean plugins around another policy
+//!   engine with the chain's rules ([`portcullis_bench::rival`]):
+//!   `benches/policy/docker.rego` evaluated by regorus per request, as
+//!   opa-docker-authz does (without OPA's HTTP hop), and
+//!   `benches/policy/docker.cedar` by the `cedar-policy` crate.
 //!
-//! Both log like `portcullis serve` (stderr, `RUST_LOG`, default `info`)
-//! and stop on SIGTERM or SIGINT, removing their socket.
+//! All log like `portcullis serve` (stderr, `RUST_LOG`, default `info`), but
+//! only `native` writes an audit line per decision (as `portcullis serve`
+//! does); all stop on SIGTERM or SIGINT, removing their socket.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -27,7 +33,10 @@ use clap::{Parser, Subcommand};
 use portcullis::config::Config;
 use portcullis::server::MAX_REQUEST_BYTES;
 use portcullis::socket::BoundSocket;
+use portcullis_bench::cedar::CedarPolicy;
 use portcullis_bench::native::NativeChain;
+use portcullis_bench::rego::RegoPolicy;
+use portcullis_bench::rival::{self, Rival};
 
 /// Baseline servers for the end-to-end benchmark.
 #[derive(Parser)]
@@ -55,6 +64,21 @@ enum Command {
         #[arg(long)]
         socket: PathBuf,
     },
+    /// Decide with `benches/policy/docker.rego`, evaluated by regorus on
+    /// opa-docker-authz's input document: the OPA rival. Writes no audit
+    /// line; the response phase is allowed, as by opa-docker-authz.
+    Regorus {
+        /// Where to listen.
+        #[arg(long)]
+        socket: PathBuf,
+    },
+    /// Decide with `benches/policy/docker.cedar`, evaluated by cedar-policy:
+    /// the Cedar rival. Writes no audit line; the response phase is allowed.
+    Cedar {
+        /// Where to listen.
+        #[arg(long)]
+        socket: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -69,6 +93,14 @@ fn main() -> ExitCode {
                 match Cli::parse().command {
                     Command::Floor { socket } => floor(&socket).await,
                     Command::Native { config, socket } => native(&config, &socket).await,
+                    Command::Regorus { socket } => {
+                        let policy = RegoPolicy::load()?;
+                        serve_rival(Arc::new(policy), &socket).await
+                    }
+                    Command::Cedar { socket } => {
+                        let policy = CedarPolicy::load()?;
+                        serve_rival(Arc::new(policy), &socket).await
+                    }
                 }
             })
         });
@@ -117,6 +149,18 @@ async fn native(config: &Path, socket: &Path) -> anyhow::Result<()> {
     portcullis::server::serve(bound, listener, Arc::new(chain), shutdown_signal())
         .await
         .context("serving the native chain failed")
+}
+
+/// Serves a rival's decisions on `socket` until SIGTERM or SIGINT: the
+/// floor's stack (socket code, body limit, shutdown), no audit line.
+async fn serve_rival(rival: Arc<dyn Rival>, socket: &Path) -> anyhow::Result<()> {
+    let name = rival.name();
+    let (bound, listener) = BoundSocket::bind(socket)?;
+    let served = axum::serve(listener, rival::app(rival))
+        .with_graceful_shutdown(shutdown_signal())
+        .await;
+    bound.remove();
+    served.with_context(|| format!("serving {name} failed"))
 }
 
 /// Resolves on SIGTERM or SIGINT (never, if the handlers cannot be installed).

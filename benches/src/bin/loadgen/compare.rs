@@ -1,5 +1,6 @@
-//! The comparison: `floor`, `native` and `portcullis` interleaved over
-//! rounds, every scenario and connection count, and its tables.
+//! The comparison: `floor`, `native`, `portcullis` and the rivals
+//! `regorus` and `cedar` interleaved over rounds, every scenario and
+//! connection count, and its tables.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -165,8 +166,13 @@ impl Comparison {
              Chain: `benches/chains/three.toml` (no-privileged → rbac → hardening). \
              Each cell: {} warm-up, {} measured; N keep-alive HTTP/1.1 connections with one \
              request in flight each, from a {}-thread client; the median of {} rounds, \
-             the servers interleaved within each round. Server log: `RUST_LOG={}`. \
-             Ratios are taken within each round, then their median.\n",
+             the servers interleaved within each round. Server log: `RUST_LOG={}` \
+             (only native and portcullis write a line per decision). \
+             Ratios are taken within each round, then their median.\n\n\
+             The rivals, lean servers on the floor's stack: `regorus` evaluates \
+             `benches/policy/docker.rego` on opa-docker-authz's input document, \
+             `cedar` evaluates `benches/policy/docker.cedar` with cedar-policy; \
+             their headers say what of the chain they mirror.\n",
             fmt_seconds(settings.warmup),
             fmt_seconds(settings.duration),
             settings.client_threads.max(1),
@@ -177,6 +183,7 @@ impl Comparison {
             out += &self.render_scenario(settings, index, scenario);
         }
         out += &self.render_versus_native(settings);
+        out += &self.render_versus_rivals(settings);
         out +=
             "\n### Peak memory of each server after its runs\n\n| server | VmHWM |\n|---|---:|\n";
         for (kind, bytes) in &self.peak_rss {
@@ -254,6 +261,46 @@ impl Comparison {
                     us(self.differences(cell, native, floor, |s| s.server_cpu_per_request)),
                     us(self.differences(cell, wasm, native, |s| s.server_cpu_per_request)),
                 );
+            }
+        }
+        out
+    }
+
+    /// Each rival's p50 and throughput over portcullis's, per cell.
+    fn render_versus_rivals(&self, settings: &Settings) -> String {
+        let wasm = ServerKind::Portcullis;
+        let rivals: Vec<ServerKind> = ServerKind::RIVALS
+            .into_iter()
+            .filter(|rival| settings.servers.contains(rival) && settings.servers.contains(&wasm))
+            .collect();
+        if rivals.is_empty() {
+            return String::new();
+        }
+        let mut out = String::from(
+            "\n### portcullis vs the rivals\n\n\
+             Rival ÷ portcullis, within each round: a p50 above 1 is a rival slower \
+             than portcullis, a req/s below 1 a rival serving fewer requests.\n\n\
+             | scenario | connections |",
+        );
+        for rival in &rivals {
+            out += &format!(
+                " {0} p50 ÷ portcullis | {0} req/s ÷ portcullis |",
+                rival.name()
+            );
+        }
+        out += &format!("\n|---|---:|{}\n", "---:|---:|".repeat(rivals.len()));
+        for (index, scenario) in self.scenarios.iter().enumerate() {
+            for &connections in &settings.concurrency {
+                let cell = (index, connections);
+                out += &format!("| {} | {connections} |", scenario.name);
+                for &rival in &rivals {
+                    out += &format!(
+                        " {} | {} |",
+                        fmt_ratio(self.ratios(cell, rival, wasm, |s| s.p50.as_secs_f64())),
+                        fmt_ratio(self.ratios(cell, rival, wasm, |s| s.throughput)),
+                    );
+                }
+                out += "\n";
             }
         }
         out

@@ -1,10 +1,12 @@
 //! `loadgen`: the end-to-end benchmark over the Unix socket, in one command
 //! (`cargo run --release -p portcullis-bench --bin loadgen`).
 //!
-//! It builds the guests, `portcullis` and `bench-server`, spawns the three
+//! It builds the guests, `portcullis` and `bench-server`, spawns the five
 //! servers as child processes on private sockets — `floor` (a constant
 //! allow), `native` (Portcullis's server with the policies compiled
-//! natively) and `portcullis serve` — and loads them with
+//! natively), `portcullis serve`, and the rivals `regorus` (the chain's
+//! rules in Rego, as opa-docker-authz evaluates them) and `cedar` (the same
+//! in Cedar) — and loads them with
 //! [`portcullis_bench::load`] the way dockerd does: keep-alive HTTP/1.1
 //! connections, one request in flight on each. Servers are interleaved
 //! within each round and every figure is the median over rounds, so the

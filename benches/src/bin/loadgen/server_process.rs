@@ -1,6 +1,7 @@
 //! Child server processes: building the executables, spawning `floor`,
-//! `native` and `portcullis serve` on private sockets, reading their stderr
-//! and `/proc` figures, signalling and stopping them.
+//! `native`, `portcullis serve` and the rivals `regorus` and `cedar` on
+//! private sockets, reading their stderr and `/proc` figures, signalling and
+//! stopping them.
 
 use std::collections::VecDeque;
 use std::io::BufRead as _;
@@ -69,15 +70,26 @@ pub(crate) enum ServerKind {
     Native,
     /// `portcullis serve`: the policies in wasm sandboxes.
     Portcullis,
+    /// `bench-server regorus`: the rival on OPA's language, docker.rego
+    /// evaluated by regorus (opa-docker-authz's input, no OPA HTTP hop).
+    Regorus,
+    /// `bench-server cedar`: the rival on Cedar, docker.cedar evaluated by
+    /// cedar-policy.
+    Cedar,
 }
 
 impl ServerKind {
     /// Every server, in the order the tables list them.
-    pub(crate) const ALL: [ServerKind; 3] = [
+    pub(crate) const ALL: [ServerKind; 5] = [
         ServerKind::Floor,
         ServerKind::Native,
         ServerKind::Portcullis,
+        ServerKind::Regorus,
+        ServerKind::Cedar,
     ];
+
+    /// The rivals, each compared with `portcullis`.
+    pub(crate) const RIVALS: [ServerKind; 2] = [ServerKind::Regorus, ServerKind::Cedar];
 
     /// The server's name in tables, logs and socket names.
     pub(crate) fn name(self) -> &'static str {
@@ -85,10 +97,13 @@ impl ServerKind {
             ServerKind::Floor => "floor",
             ServerKind::Native => "native",
             ServerKind::Portcullis => "portcullis",
+            ServerKind::Regorus => "regorus",
+            ServerKind::Cedar => "cedar",
         }
     }
 
-    /// The command serving `config` (ignored by the floor) on `socket`.
+    /// The command serving `config` (ignored by the floor and the rivals,
+    /// whose policies are fixed files) on `socket`.
     pub(crate) fn command(
         self,
         bins: &Binaries,
@@ -97,15 +112,25 @@ impl ServerKind {
         log: &str,
     ) -> Command {
         let mut command = Command::new(match self {
-            ServerKind::Floor | ServerKind::Native => &bins.bench_server,
             ServerKind::Portcullis => &bins.portcullis,
+            ServerKind::Floor | ServerKind::Native | ServerKind::Regorus | ServerKind::Cedar => {
+                &bins.bench_server
+            }
         });
         match self {
             ServerKind::Floor => command.arg("floor"),
             ServerKind::Native => command.arg("native").arg("--config").arg(config),
             ServerKind::Portcullis => command.arg("serve").arg("--config").arg(config),
+            ServerKind::Regorus => command.arg("regorus"),
+            ServerKind::Cedar => command.arg("cedar"),
         };
         command.arg("--socket").arg(socket).env("RUST_LOG", log);
+        if self == ServerKind::Regorus {
+            // regorus creates and drops anyhow errors while it evaluates; a
+            // backtrace captured for each (RUST_BACKTRACE=1 in the caller's
+            // environment) would slow it down, as no deployment would.
+            command.env("RUST_LIB_BACKTRACE", "0");
+        }
         command
     }
 }
