@@ -369,7 +369,9 @@ fn print_summary(subjects: &Subjects, estimates: &Estimates, fuel: &[u64]) {
              server without backtraces pays."
         );
     }
-    println!("\n## Each module alone on {MODULE_FIXTURE} (envelope prebuilt; criterion median)\n");
+    println!(
+        "\n## Each module alone on {MODULE_FIXTURE} (a fresh envelope, built untimed; the views the module asks for included; criterion median)\n"
+    );
     println!("| module | µs per call | fuel |");
     println!("|---|--:|--:|");
     let mut total = estimates.median_us(MODULE_FIXTURE, Bench::Envelope.name());

@@ -232,7 +232,9 @@ impl Sandbox {
         if let Some(module) = compiled.get(source) {
             return Ok((module.clone(), true));
         }
-        let module = Module::new(&self.engine, source)?;
+        let module = Module::new(&self.engine, source);
+        release_compiler_memory();
+        let module = module?;
         compiled.insert(source.clone(), module.clone());
         Ok((module, false))
     }
@@ -243,6 +245,8 @@ impl Sandbox {
         let keep: Vec<&[u8]> = keep.into_iter().map(|m| &*m.source).collect();
         let mut compiled = self.compiled.lock().unwrap_or_else(|p| p.into_inner());
         compiled.retain(|bytes, _| keep.contains(&&**bytes));
+        drop(compiled);
+        release_compiler_memory();
     }
 
     /// Compiles the module of `spec` (`.wasm`, or `.wat` text), checks it
@@ -303,6 +307,19 @@ impl Sandbox {
             }
         }
         Ok(policy)
+    }
+}
+
+/// Hands back to the system what compiling a module left free in the
+/// allocator's per-thread arenas (MiBs per module, compiled on several
+/// threads), which glibc would otherwise keep resident for good: without
+/// it, a ten-module chain holds ~12 MiB more.
+fn release_compiler_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free memory of the allocator to the system.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 
