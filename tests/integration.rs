@@ -15,4 +15,5 @@ mod hostile;
 mod instances;
 mod protocol;
 mod reload;
+mod state;
 mod views;

@@ -109,8 +109,9 @@ impl Plugin {
         Plugin::serve(&config, socket, dir)
     }
 
-    /// Serves an existing `config` on `socket` (overriding its `[plugin] socket`);
-    /// the log goes into `dir`.
+    /// Serves an existing `config` on `socket` (overriding its `[plugin] socket`),
+    /// with module state in `dir`/state (overriding its `state_dir`); the
+    /// log goes into `dir`.
     pub fn serve(config: &Path, socket: PathBuf, dir: tempfile::TempDir) -> Result<Plugin, String> {
         let log = std::fs::File::create(dir.path().join("plugin.log")).expect("log file");
         let child = portcullis()
@@ -118,6 +119,8 @@ impl Plugin {
             .arg(config)
             .arg("--socket")
             .arg(&socket)
+            .arg("--state-dir")
+            .arg(dir.path().join("state"))
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -175,6 +178,15 @@ impl Plugin {
             );
             std::thread::sleep(Duration::from_millis(5));
         }
+    }
+
+    /// `kill -9`: the plugin dies with no chance to flush or clean up; its
+    /// directory (config, state, socket path) is handed back for a restart.
+    pub fn kill_9(mut self) -> tempfile::TempDir {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("wait for portcullis");
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::mem::replace(&mut self.dir, dir)
     }
 
     /// Sends SIGTERM, waits for the exit, and returns the status and the full log.

@@ -108,6 +108,25 @@ pub fn refuse_unknown_write(request: &Request) -> Option<Decision> {
     })
 }
 
+/// Whether `options` (the names given to [`export_policy!`](crate::export_policy)) include `name`.
+pub const fn has_option(options: &[&str], name: &str) -> bool {
+    let mut i = 0;
+    while i < options.len() {
+        if options[i].len() == name.len() {
+            let (a, b) = (options[i].as_bytes(), name.as_bytes());
+            let mut j = 0;
+            while j < a.len() && a[j] == b[j] {
+                j += 1;
+            }
+            if j == a.len() {
+                return true;
+            }
+        }
+        i += 1;
+    }
+    false
+}
+
 /// Checks a module config at load: `{"allow":true}` when `C` accepts it,
 /// `{"allow":false,"msg":…}` otherwise.
 pub fn validate_config<C: DeserializeOwned>(config: &[u8]) -> Vec<u8> {
@@ -216,25 +235,55 @@ pub mod wasm {
 /// `export_policy!(authorize)` for `fn(&Request) -> impl IntoDecision`;
 /// `export_policy!(authorize, Config)` for `fn(&Request, &Config) -> impl
 /// IntoDecision`, where `Config: DeserializeOwned` is the module's
-/// `[module.config]` table, checked when the host loads the module.
+/// `[module.config]` table, checked when the host loads the module (with
+/// [`NoConfig`] for a policy without config that takes options).
 ///
-/// Secure by default: a call Portcullis cannot classify that may change
-/// something ([`Request::is_unknown_write`](crate::Request::is_unknown_write))
-/// is refused before the policy runs ([`refuse_unknown_write`]). A policy
-/// that judges such calls itself says so:
-/// `export_policy!(authorize, Config, judges_unknown_writes)` (with
-/// [`NoConfig`] for a policy without config).
+/// Options follow the config type, separated by commas:
+///
+/// - Secure by default: a call Portcullis cannot classify that may change
+///   something ([`Request::is_unknown_write`](crate::Request::is_unknown_write))
+///   is refused before the policy runs ([`refuse_unknown_write`]). A policy
+///   that judges such calls itself says `judges_unknown_writes`.
+/// - Policies see only the request phase: the host skips modules in the
+///   response phase unless they say `response_phase` (ABI export
+///   `portcullis_response_v1`); such a policy checks
+///   [`Request::phase`](crate::Request::phase) itself.
+///
+/// `export_policy!(authorize, Config, judges_unknown_writes, response_phase)`;
+/// a misspelled option does not compile:
+///
+/// ```compile_fail
+/// use portcullis_sdk::{abi::NoConfig, export_policy, Decision, Request};
+/// fn allow(_: &Request, _: &NoConfig) -> Decision { Decision::allow() }
+/// export_policy!(allow, NoConfig, judge_unknown_writes);
+/// ```
 ///
 /// Also defines `portcullis_entry::{authorize, validate_config}`, the
 /// byte-level entry points, callable natively from tests.
 ///
 /// The module declares itself reusable (`portcullis_reusable`): the host
 /// may run many calls in one instance, and the config is decoded once per
-/// instance. A policy must therefore keep no state between calls in
-/// statics; one that needs to opts out with `reuse_instances = false` in
-/// its `[[module]]` table.
+/// instance. A policy must therefore keep nothing between calls in statics:
+/// what it must remember goes in [`state`](crate::state), which the host keeps.
 #[macro_export]
 macro_rules! export_policy {
+    (@option judges_unknown_writes) => {};
+    (@option response_phase) => {
+        #[cfg(target_arch = "wasm32")]
+        const _: () = {
+            /// Asks the host for the response phase too.
+            #[allow(unsafe_code)]
+            #[unsafe(no_mangle)]
+            extern "C" fn portcullis_response_v1() {}
+        };
+    };
+    (@option $other:ident) => {
+        ::core::compile_error!(::core::concat!(
+            "unknown export_policy! option `",
+            ::core::stringify!($other),
+            "`: expected judges_unknown_writes or response_phase"
+        ));
+    };
     ($policy:path) => {
         #[doc(hidden)]
         type __PortcullisConfig = $crate::abi::NoConfig;
@@ -250,7 +299,7 @@ macro_rules! export_policy {
         }
         $crate::export_policy!(@entry);
     };
-    ($policy:path, $config:ty) => {
+    ($policy:path, $config:ty $(, $option:ident)* $(,)?) => {
         #[doc(hidden)]
         type __PortcullisConfig = $config;
         #[doc(hidden)]
@@ -258,23 +307,18 @@ macro_rules! export_policy {
             request: &$crate::Request,
             config: &__PortcullisConfig,
         ) -> $crate::Decision {
-            if let Some(refused) = $crate::abi::refuse_unknown_write(request) {
+            const JUDGES_UNKNOWN_WRITES: bool = $crate::abi::has_option(
+                &[$(::core::stringify!($option)),*],
+                "judges_unknown_writes",
+            );
+            if !JUDGES_UNKNOWN_WRITES
+                && let Some(refused) = $crate::abi::refuse_unknown_write(request)
+            {
                 return refused;
             }
             $crate::IntoDecision::into_decision($policy(request, config))
         }
-        $crate::export_policy!(@entry);
-    };
-    ($policy:path, $config:ty, judges_unknown_writes) => {
-        #[doc(hidden)]
-        type __PortcullisConfig = $config;
-        #[doc(hidden)]
-        fn __portcullis_policy(
-            request: &$crate::Request,
-            config: &__PortcullisConfig,
-        ) -> $crate::Decision {
-            $crate::IntoDecision::into_decision($policy(request, config))
-        }
+        $( $crate::export_policy!(@option $option); )*
         $crate::export_policy!(@entry);
     };
     (@entry) => {

@@ -36,13 +36,16 @@
 
 pub mod abi;
 mod decision;
+mod error;
 mod log;
 mod parts;
 mod request;
+pub mod state;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod testing;
 
 pub use decision::{Decision, IntoDecision};
+pub use error::Error;
 pub use log::{Level, log};
 pub use portcullis_envelope::identity::PeerCertificate;
 pub use portcullis_envelope::mounts::{MountInfo, MountKind};

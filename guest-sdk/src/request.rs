@@ -30,6 +30,8 @@ pub enum BodyError {
     Missing(BodyState),
     /// The body does not decode as the expected Docker type.
     Malformed(String),
+    /// The daemon's response body is not JSON of the expected shape.
+    Response(String),
 }
 
 impl fmt::Display for BodyError {
@@ -41,6 +43,7 @@ impl fmt::Display for BodyError {
             BodyError::Missing(BodyState::Redacted) => f.write_str("request body was withheld because it carries credentials"),
             BodyError::Missing(state) => write!(f, "request body is required but is {state:?}"),
             BodyError::Malformed(err) => write!(f, "request body does not decode: {err}"),
+            BodyError::Response(err) => write!(f, "response body: {err}"),
         }
     }
 }
@@ -63,6 +66,18 @@ impl Response<'_> {
     /// The response body as raw JSON text, if it was JSON.
     pub fn body_json(&self) -> Option<&str> {
         self.body.map(RawValue::get)
+    }
+
+    /// The response body decoded as `T` (e.g. `{"Id": …}` after a create).
+    /// The daemon wrote it, so plain JSON decoding is exact.
+    pub fn body<T: DeserializeOwned>(&self) -> Result<T, BodyError> {
+        let Some(body) = self.body else {
+            return Err(BodyError::Response(format!(
+                "not available ({:?})",
+                self.body_state
+            )));
+        };
+        serde_json::from_str(body.get()).map_err(|e| BodyError::Response(e.to_string()))
     }
 }
 

@@ -239,3 +239,94 @@ mod tests {
         assert_eq!(cert.ip_addresses, ["10.0.0.7"]);
     }
 }
+
+/// The in-memory store behind [`crate::state`] in native tests: one per
+/// thread (so tests running in parallel never share one), empty at first.
+pub mod state {
+    use std::cell::RefCell;
+    use std::collections::BTreeMap;
+
+    use crate::state::StateError;
+
+    #[derive(Default)]
+    struct Store {
+        entries: BTreeMap<Vec<u8>, Vec<u8>>,
+        key_quota: Option<u64>,
+    }
+
+    thread_local! {
+        static STORE: RefCell<Store> = RefCell::new(Store::default());
+    }
+
+    /// Empties this thread's store and lifts its quota.
+    pub fn clear() {
+        STORE.with(|store| *store.borrow_mut() = Store::default());
+    }
+
+    /// Refuses writes that would make the store hold more than `keys` keys,
+    /// with [`StateError::TooManyKeys`], as the host does past `state_keys`.
+    pub fn set_key_quota(keys: u64) {
+        STORE.with(|store| store.borrow_mut().key_quota = Some(keys));
+    }
+
+    /// Everything stored, keys as text and values as JSON (a value that
+    /// is not JSON appears as a JSON string of its bytes, lossily).
+    pub fn entries() -> BTreeMap<String, serde_json::Value> {
+        STORE.with(|store| {
+            store
+                .borrow()
+                .entries
+                .iter()
+                .map(|(key, value)| {
+                    let value = serde_json::from_slice(value).unwrap_or_else(|_| {
+                        serde_json::Value::String(String::from_utf8_lossy(value).into_owned())
+                    });
+                    (String::from_utf8_lossy(key).into_owned(), value)
+                })
+                .collect()
+        })
+    }
+
+    pub(crate) fn get(key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+        Ok(STORE.with(|store| store.borrow().entries.get(key).cloned()))
+    }
+
+    pub(crate) fn put(key: &[u8], value: Option<&[u8]>) -> Result<(), StateError> {
+        STORE.with(|store| {
+            let mut store = store.borrow_mut();
+            match value {
+                Some(value) => {
+                    let new_key = !store.entries.contains_key(key);
+                    if new_key
+                        && store
+                            .key_quota
+                            .is_some_and(|q| store.entries.len() as u64 >= q)
+                    {
+                        return Err(StateError::TooManyKeys);
+                    }
+                    store.entries.insert(key.to_vec(), value.to_vec());
+                }
+                None => {
+                    store.entries.remove(key);
+                }
+            }
+            Ok(())
+        })
+    }
+
+    pub(crate) fn scan(
+        prefix: &[u8],
+        limit: usize,
+    ) -> Result<crate::state::raw::Entries, StateError> {
+        Ok(STORE.with(|store| {
+            store
+                .borrow()
+                .entries
+                .range(prefix.to_vec()..)
+                .take_while(|(key, _)| key.starts_with(prefix))
+                .take(limit)
+                .map(|(key, value)| (key.clone(), value.clone()))
+                .collect()
+        }))
+    }
+}

@@ -140,11 +140,16 @@ impl Chain {
 
     fn run(&self, envelope: &Arc<Envelope>) -> ChainDecision {
         let mut reports = Vec::with_capacity(self.modules.len());
+        let response = envelope.phase == crate::envelope::Phase::Response;
         for ChainModule {
             module,
             config_prefix,
         } in &self.modules
         {
+            // Request-only modules cost nothing in the response phase.
+            if response && !module.judges_responses() {
+                continue;
+            }
             let name = module.name();
             let call = catch_unwind(AssertUnwindSafe(|| {
                 module.authorize(envelope, config_prefix)

@@ -18,6 +18,13 @@ pub const DEFAULT_MEMORY_MIB: u32 = 32;
 pub const DEFAULT_TIMEOUT_MS: u64 = 100;
 /// wasm32 cannot address more.
 const MAX_MEMORY_MIB: u64 = 4096;
+/// Where host state lives when `[plugin] state_dir` is not given.
+pub const DEFAULT_STATE_DIR: &str = "/var/lib/portcullis";
+/// Keys a module may hold in host state by default.
+pub const DEFAULT_STATE_KEYS: u64 = 100_000;
+/// MiB of keys and values a module may hold in host state by default.
+pub const DEFAULT_STATE_MIB: u64 = 64;
+
 /// Most serving threads `[plugin] workers` may ask for.
 const MAX_WORKERS: u64 = 64;
 
@@ -38,6 +45,9 @@ pub struct Config {
     /// `[plugin] workers`: threads serving the socket, each of which
     /// evaluates the requests it reads; `None` means one per CPU.
     pub workers: Option<usize>,
+    /// `[plugin] state_dir`: where modules' host state is kept (resolved
+    /// against the config's directory), opened only if a module uses state.
+    pub state_dir: PathBuf,
 }
 
 impl Config {
@@ -63,6 +73,11 @@ pub struct ModuleSpec {
     /// call; `None` (the default) reuses instances only if the module
     /// declares itself reusable (ABI export `portcullis_reusable`).
     pub reuse_instances: Option<bool>,
+    /// `response_phase`: `None` (the default) calls the module in the
+    /// response phase only if it exports `portcullis_response_v1`;
+    /// `Some(true)` calls it there anyway (modules built before that export
+    /// existed), `Some(false)` never does.
+    pub response_phase: Option<bool>,
     /// Line of its `[[module]]` header, for later errors about it.
     pub line: usize,
 }
@@ -76,6 +91,10 @@ pub struct Limits {
     pub memory_mib: u32,
     /// Wall-clock deadline per call, instantiation included.
     pub timeout_ms: u64,
+    /// Keys the module may hold in host state.
+    pub state_keys: u64,
+    /// MiB of keys and values the module may hold in host state.
+    pub state_mib: u64,
 }
 
 /// A `plugin.toml` that cannot be used: where, and why.
@@ -105,6 +124,7 @@ struct RawPlugin {
     name: Option<Spanned<String>>,
     socket: Option<PathBuf>,
     workers: Option<Spanned<u64>>,
+    state_dir: Option<PathBuf>,
 }
 
 #[derive(Deserialize, Default)]
@@ -113,6 +133,8 @@ struct RawLimits {
     fuel: Option<Spanned<u64>>,
     memory_mib: Option<Spanned<u64>>,
     timeout_ms: Option<Spanned<u64>>,
+    state_keys: Option<Spanned<u64>>,
+    state_mib: Option<Spanned<u64>>,
 }
 
 #[derive(Deserialize)]
@@ -123,7 +145,10 @@ struct RawModule {
     fuel: Option<Spanned<u64>>,
     memory_mib: Option<Spanned<u64>>,
     timeout_ms: Option<Spanned<u64>>,
+    state_keys: Option<Spanned<u64>>,
+    state_mib: Option<Spanned<u64>>,
     reuse_instances: Option<bool>,
+    response_phase: Option<bool>,
     config: Option<Spanned<toml::Table>>,
 }
 
@@ -156,6 +181,7 @@ impl Config {
             name: None,
             socket: None,
             workers: None,
+            state_dir: None,
         });
         let workers = match &plugin.workers {
             Some(_) => Some(positive(&plugin.workers, 1, "workers", MAX_WORKERS, &at)? as usize),
@@ -190,9 +216,28 @@ impl Config {
                 u64::MAX,
                 &at,
             )?,
+            state_keys: positive(
+                &defaults.state_keys,
+                DEFAULT_STATE_KEYS,
+                "state_keys",
+                u64::MAX,
+                &at,
+            )?,
+            state_mib: positive(
+                &defaults.state_mib,
+                DEFAULT_STATE_MIB,
+                "state_mib",
+                1 << 20,
+                &at,
+            )?,
         };
 
         let base = path.parent().unwrap_or(Path::new("."));
+        let state_dir = base.join(
+            plugin
+                .state_dir
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_STATE_DIR)),
+        );
         let mut names = BTreeSet::new();
         let mut modules = Vec::with_capacity(raw.modules.len());
         for entry in raw.modules {
@@ -232,6 +277,20 @@ impl Config {
                     u64::MAX,
                     &at,
                 )?,
+                state_keys: positive(
+                    &module.state_keys,
+                    default_limits.state_keys,
+                    "state_keys",
+                    u64::MAX,
+                    &at,
+                )?,
+                state_mib: positive(
+                    &module.state_mib,
+                    default_limits.state_mib,
+                    "state_mib",
+                    1 << 20,
+                    &at,
+                )?,
             };
             let config = match module.config {
                 Some(table) => {
@@ -247,6 +306,7 @@ impl Config {
                 limits,
                 config,
                 reuse_instances: module.reuse_instances,
+                response_phase: module.response_phase,
                 line: line_of(text, entry_span.start),
             });
         }
@@ -263,6 +323,7 @@ impl Config {
             socket,
             modules,
             workers,
+            state_dir,
         })
     }
 }
@@ -364,12 +425,16 @@ mod tests {
             r#"
 [plugin]
 name = "gate"
+state_dir = "state"
 [defaults]
 fuel = 1000
+state_keys = 50
 [[module]]
 name = "a"
 path = "m.wasm"
 timeout_ms = 7
+state_mib = 2
+response_phase = true
 [module.config]
 users = ["alice"]
 [[module]]
@@ -387,16 +452,23 @@ path = "m.wasm"
             Limits {
                 fuel: 1000,
                 memory_mib: 32,
-                timeout_ms: 7
+                timeout_ms: 7,
+                state_keys: 50,
+                state_mib: 2,
             }
         );
+        assert_eq!(config.modules[1].limits.state_keys, 50);
+        assert_eq!(config.modules[1].limits.state_mib, DEFAULT_STATE_MIB);
+        assert_eq!(config.state_dir, dir.path().join("state"));
+        assert_eq!(config.modules[0].response_phase, Some(true));
+        assert_eq!(config.modules[1].response_phase, None);
         assert_eq!(
             config.modules[0].config,
             serde_json::json!({"users": ["alice"]})
         );
         assert_eq!(config.modules[0].path, dir.path().join("m.wasm"));
         assert_eq!(config.modules[1].config, serde_json::json!({}));
-        assert_eq!(config.modules[1].line, 12);
+        assert_eq!(config.modules[1].line, 16);
     }
 
     #[test]

@@ -15,5 +15,7 @@ pub mod reload;
 pub mod sandbox;
 pub mod server;
 pub mod socket;
+pub mod state;
+pub mod state_admin;
 
 pub use portcullis_envelope as envelope;

@@ -1,6 +1,6 @@
 //! The `portcullis` command line: serve the chain to dockerd, or check one request offline.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -37,6 +37,9 @@ enum Command {
         /// Listen here instead of the socket named in the configuration.
         #[arg(long)]
         socket: Option<PathBuf>,
+        /// Keep module state here instead of the configuration's state_dir.
+        #[arg(long)]
+        state_dir: Option<PathBuf>,
     },
     /// Evaluate one AuthZReq JSON (or a captured fixture) offline and print
     /// the decision and each module's outcome, fuel and time.
@@ -52,18 +55,64 @@ enum Command {
         /// The request: an AuthZReq body, or a capture with req/res phases.
         request: PathBuf,
     },
+    /// Read or remove the modules' durable state, with `serve` stopped.
+    ///
+    /// The state lives in [plugin] state_dir (default /var/lib/portcullis),
+    /// one namespace per module name.
+    State {
+        /// The plugin configuration, for its state_dir.
+        #[arg(long, short, default_value = "plugin.toml", global = true)]
+        config: PathBuf,
+        /// Use this state directory instead of the configuration's.
+        #[arg(long, global = true)]
+        state_dir: Option<PathBuf>,
+        #[command(subcommand)]
+        action: StateAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum StateAction {
+    /// Each module with state: name, keys, bytes (tab-separated).
+    List,
+    /// A module's entries, one JSON object per line: {"key": …, "value": …}.
+    Dump {
+        /// The module's name in plugin.toml.
+        module: String,
+        /// Only keys starting with this.
+        #[arg(long, default_value = "")]
+        prefix: String,
+    },
+    /// Delete a module's entries: all of them, or those under --prefix.
+    Delete {
+        /// The module's name (a module renamed in plugin.toml keeps its
+        /// old state under the old name until it is deleted here).
+        module: String,
+        /// Only keys starting with this.
+        #[arg(long, default_value = "")]
+        prefix: String,
+    },
 }
 
 fn main() -> ExitCode {
     let _log = portcullis::logging::init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve { config, socket } => serve(config, socket).map(|()| ExitCode::SUCCESS),
+        Command::Serve {
+            config,
+            socket,
+            state_dir,
+        } => serve(config, socket, state_dir).map(|()| ExitCode::SUCCESS),
         Command::Check {
             config,
             response,
             request,
         } => check(config, request, response),
+        Command::State {
+            config,
+            state_dir,
+            action,
+        } => state(config, state_dir, action),
     };
     result.unwrap_or_else(|err| {
         eprintln!("portcullis: {err:#}");
@@ -71,17 +120,22 @@ fn main() -> ExitCode {
     })
 }
 
-/// Compiles the chain of `config_path`, for one thread.
-fn load_chain(config_path: &std::path::Path) -> anyhow::Result<(Config, Chain)> {
+/// Compiles the chain of `config_path`, for one thread, with module state kept in `state_dir`.
+fn load_chain(config_path: &Path, state_dir: &Path) -> anyhow::Result<(Config, Chain)> {
     let config = Config::load(config_path)?;
-    let sandbox =
-        Sandbox::for_chain(1, config.modules.len()).context("cannot create the wasm engine")?;
+    let sandbox = Sandbox::for_chain(1, config.modules.len())
+        .context("cannot create the wasm engine")?
+        .with_state_dir(state_dir.to_owned());
     let chain = Chain::build(&sandbox, &config)?;
     Ok((config, chain))
 }
 
-fn serve(config_path: PathBuf, socket: Option<PathBuf>) -> anyhow::Result<()> {
-    let (live, config) = LiveChain::start(&config_path)?;
+fn serve(
+    config_path: PathBuf,
+    socket: Option<PathBuf>,
+    state_dir: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let (live, config) = LiveChain::start(&config_path, state_dir.as_deref())?;
     let live = Arc::new(live);
     let socket_path = socket.unwrap_or_else(|| config.socket.clone());
     // Each serving thread evaluates the requests it reads (see server.rs).
@@ -113,13 +167,27 @@ fn serve(config_path: PathBuf, socket: Option<PathBuf>) -> anyhow::Result<()> {
 }
 
 fn check(config_path: PathBuf, request_path: PathBuf, response: bool) -> anyhow::Result<ExitCode> {
-    let (_config, chain) = load_chain(&config_path)?;
+    // A check must not touch the state of a running server (whose database is locked anyway):
+    // stateful modules start from an empty scratch store that is removed afterwards.
+    let scratch = std::env::temp_dir().join(format!("portcullis-check-{}", std::process::id()));
+    let result = check_with_state(&config_path, &request_path, response, &scratch);
+    let _ = std::fs::remove_dir_all(&scratch);
+    result
+}
+
+fn check_with_state(
+    config_path: &Path,
+    request_path: &Path,
+    response: bool,
+    state_dir: &Path,
+) -> anyhow::Result<ExitCode> {
+    let (_config, chain) = load_chain(config_path, state_dir)?;
     let phase = if response {
         Phase::Response
     } else {
         Phase::Request
     };
-    let bytes = std::fs::read(&request_path)
+    let bytes = std::fs::read(request_path)
         .with_context(|| format!("cannot read {}", request_path.display()))?;
     let request = portcullis::check::read_request(&bytes, phase)
         .with_context(|| format!("{} is not an AuthZ request", request_path.display()))?;
@@ -130,4 +198,33 @@ fn check(config_path: PathBuf, request_path: PathBuf, response: bool) -> anyhow:
     } else {
         ExitCode::from(1)
     })
+}
+
+fn state(
+    config_path: PathBuf,
+    state_dir: Option<PathBuf>,
+    action: StateAction,
+) -> anyhow::Result<ExitCode> {
+    let dir = match state_dir {
+        Some(dir) => dir,
+        None => Config::load(&config_path)?.state_dir,
+    };
+    anyhow::ensure!(
+        dir.join("state.redb").is_file(),
+        "no module state in {} (no stateful module has run with this state_dir)",
+        dir.display()
+    );
+    let store = portcullis::state::StateStore::open(&dir)?;
+    let mut out = std::io::stdout().lock();
+    match action {
+        StateAction::List => portcullis::state_admin::list(&store, &mut out)?,
+        StateAction::Dump { module, prefix } => {
+            portcullis::state_admin::dump(&store, &module, prefix.as_bytes(), &mut out)?
+        }
+        StateAction::Delete { module, prefix } => {
+            let deleted = portcullis::state_admin::delete(&store, &module, prefix.as_bytes())?;
+            println!("deleted {deleted} keys of {module}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

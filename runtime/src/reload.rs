@@ -25,6 +25,8 @@ use crate::sandbox::Sandbox;
 pub struct LiveChain {
     sandbox: Sandbox,
     config_path: PathBuf,
+    /// `serve --state-dir`, which outranks the config's, on reloads too.
+    state_dir_override: Option<PathBuf>,
     /// The settings a reload cannot change (the socket is already bound).
     fixed: FixedSettings,
     current: ArcSwap<Chain>,
@@ -38,14 +40,16 @@ struct FixedSettings {
     plugin_name: String,
     socket: PathBuf,
     workers: usize,
+    state_dir: PathBuf,
 }
 
 impl FixedSettings {
-    fn of(config: &Config) -> FixedSettings {
+    fn of(config: &Config, state_dir_override: Option<&Path>) -> FixedSettings {
         FixedSettings {
             plugin_name: config.plugin_name.clone(),
             socket: config.socket.clone(),
             workers: config.worker_threads(),
+            state_dir: state_dir_override.map_or_else(|| config.state_dir.clone(), Path::to_owned),
         }
     }
 }
@@ -65,16 +69,22 @@ pub struct Reloaded {
 
 impl LiveChain {
     /// Loads `config_path` and builds generation 0 of its chain, in an
-    /// engine whose instance pool is sized for its workers and modules.
-    pub fn start(config_path: &Path) -> anyhow::Result<(LiveChain, Config)> {
+    /// engine whose instance pool is sized for its workers and modules,
+    /// keeping module state in `state_dir` if given (else the config's).
+    pub fn start(
+        config_path: &Path,
+        state_dir: Option<&Path>,
+    ) -> anyhow::Result<(LiveChain, Config)> {
         let config = Config::load(config_path)?;
-        let fixed = FixedSettings::of(&config);
+        let fixed = FixedSettings::of(&config, state_dir);
         let sandbox = Sandbox::for_chain(fixed.workers, config.modules.len())
-            .context("cannot create the wasm engine")?;
+            .context("cannot create the wasm engine")?
+            .with_state_dir(fixed.state_dir.clone());
         let chain = Chain::build(&sandbox, &config)?;
         let live = LiveChain {
             sandbox,
             config_path: config_path.to_owned(),
+            state_dir_override: state_dir.map(Path::to_owned),
             fixed,
             current: ArcSwap::from_pointee(chain),
             generation: AtomicU64::new(0),
@@ -105,11 +115,11 @@ impl LiveChain {
         let _one_at_a_time = self.reloading.lock().unwrap_or_else(|p| p.into_inner());
         let started = Instant::now();
         let config = Config::load(&self.config_path)?;
-        let fixed = FixedSettings::of(&config);
+        let fixed = FixedSettings::of(&config, self.state_dir_override.as_deref());
         if fixed != self.fixed {
             tracing::warn!(
                 target: "portcullis::reload",
-                "[plugin] name, socket and workers take effect only on restart; still serving {} on {} with {} workers",
+                "[plugin] name, socket, workers and state_dir take effect only on restart; still serving {} on {} with {} workers",
                 self.fixed.plugin_name,
                 self.fixed.socket.display(),
                 self.fixed.workers

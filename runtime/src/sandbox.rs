@@ -31,6 +31,7 @@ use portcullis_envelope::Envelope;
 use portcullis_envelope::envelope::{ConfigPrefix, SerializedEnvelope};
 
 use crate::config::{Limits, ModuleSpec};
+use crate::state::{StagedWrites, StateQuota, StateStore};
 
 mod abi;
 mod call;
@@ -39,7 +40,10 @@ mod warm;
 
 use abi::check_abi;
 use call::{CallError, Entry, Exports, call_entry, complete, deadline_ticks};
-use guest::{GuestState, host_log, host_view, host_view_copy};
+use guest::{
+    GuestState, ModuleState, host_log, host_state_delete, host_state_get, host_state_put,
+    host_state_scan, host_view, host_view_copy,
+};
 
 /// Resolution of the wall-clock deadline.
 pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(1);
@@ -81,6 +85,8 @@ pub enum LoadErrorKind {
     ConfigRejected,
     /// The config check itself failed (trap, fuel, bad answer).
     ConfigCheck,
+    /// It uses host state, and the state database cannot be opened.
+    State,
 }
 
 /// Why a guest call produced no decision. Each one denies the request.
@@ -110,6 +116,10 @@ pub enum GuestFailure {
     /// The module answered, but not with a decision.
     #[error("bad output: {0}")]
     BadOutput(String),
+    /// The module answered, but its state writes could not be committed
+    /// (they are discarded, and the call denied).
+    #[error("state not saved: {0}")]
+    State(String),
 }
 
 /// A guest's decision, as it gave it.
@@ -147,6 +157,9 @@ pub struct Sandbox {
     compiled: Mutex<HashMap<Arc<[u8]>, Module>>,
     /// Instances the pool holds at once (see [`slots_needed`]).
     slots: u32,
+    /// Where host state lives, and the database once a module needs it.
+    state_dir: PathBuf,
+    state: Mutex<Option<Arc<StateStore>>>,
 }
 
 impl Sandbox {
@@ -171,6 +184,10 @@ impl Sandbox {
         linker.func_wrap("portcullis", "log", host_log)?;
         linker.func_wrap("portcullis", "view", host_view)?;
         linker.func_wrap("portcullis", "view_copy", host_view_copy)?;
+        linker.func_wrap("portcullis", "state_get", host_state_get)?;
+        linker.func_wrap("portcullis", "state_put", host_state_put)?;
+        linker.func_wrap("portcullis", "state_delete", host_state_delete)?;
+        linker.func_wrap("portcullis", "state_scan", host_state_scan)?;
         // The epoch deadline interrupts wasm code only: a module blocked in
         // a host call would outlive it. The one WASI call that blocks is
         // poll_oneoff (sleeping, waiting on clocks); a policy has no use
@@ -202,7 +219,26 @@ impl Sandbox {
             linker: Arc::new(linker),
             compiled: Mutex::new(HashMap::new()),
             slots,
+            state_dir: PathBuf::from(crate::config::DEFAULT_STATE_DIR),
+            state: Mutex::new(None),
         })
+    }
+
+    /// Keeps host state in `dir` (opened when a module first needs it).
+    pub fn with_state_dir(mut self, dir: PathBuf) -> Sandbox {
+        self.state_dir = dir;
+        self
+    }
+
+    /// The state database, opened on first use.
+    fn state_store(&self) -> Result<Arc<StateStore>, String> {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(store) = state.as_ref() {
+            return Ok(store.clone());
+        }
+        let store = Arc::new(StateStore::open(&self.state_dir).map_err(|e| e.to_string())?);
+        *state = Some(store.clone());
+        Ok(store)
     }
 
     /// A sandbox whose pool fits `modules` evaluated by `workers` threads,
@@ -274,6 +310,14 @@ impl Sandbox {
             .instantiate_pre(&module)
             .map_err(|e| fail(LoadErrorKind::Link)(format!("cannot link: {e:#}")))?;
         let has_export = |export: &str| module.get_export(export).is_some();
+        let uses_state = module
+            .imports()
+            .any(|i| i.module() == "portcullis" && i.name().starts_with("state_"));
+        let state = if uses_state {
+            Some(self.state_store().map_err(fail(LoadErrorKind::State))?)
+        } else {
+            None
+        };
         let policy = PolicyModule {
             name: name.to_owned(),
             limits,
@@ -281,6 +325,10 @@ impl Sandbox {
             has_validate_config: has_export("portcullis_validate_config"),
             reuse: spec.reuse_instances != Some(false) && has_export("portcullis_reusable"),
             views: has_export("portcullis_views_v1"),
+            response_phase: spec
+                .response_phase
+                .unwrap_or_else(|| has_export("portcullis_response_v1")),
+            state,
             pre,
             engine: self.engine.clone(),
             source,
@@ -375,6 +423,11 @@ pub struct PolicyModule {
     /// Exports `portcullis_views_v1`: gets the small envelope and fetches
     /// the rest with `portcullis.view`.
     views: bool,
+    /// Judges the response phase too: exports `portcullis_response_v1`,
+    /// or plugin.toml says `response_phase = true`.
+    response_phase: bool,
+    /// Its host state, if it imports the state functions.
+    state: Option<Arc<StateStore>>,
     pre: InstancePre<GuestState>,
     engine: Engine,
     source: Arc<[u8]>,
@@ -384,6 +437,12 @@ pub struct PolicyModule {
 }
 
 impl PolicyModule {
+    /// Whether it judges the response phase (`portcullis_response_v1` or
+    /// `response_phase = true`); the chain skips it there otherwise.
+    pub fn judges_responses(&self) -> bool {
+        self.response_phase
+    }
+
     /// Whether loading it reused a module compiled earlier from the same bytes.
     pub fn was_reused(&self) -> bool {
         self.reused
@@ -482,9 +541,19 @@ impl PolicyModule {
         store.set_fuel(self.limits.fuel).unwrap_or_default();
         store.set_epoch_deadline(deadline_ticks(self.limits.timeout_ms));
         store.epoch_deadline_trap();
+        let quota = StateQuota {
+            keys: self.limits.state_keys,
+            bytes: self.limits.state_mib.saturating_mul(1024 * 1024),
+        };
         let state = store.data_mut();
         state.envelope = envelope.cloned();
         state.readied = None;
+        state.state = self.state.as_ref().map(|store| ModuleState {
+            store: store.clone(),
+            module: Arc::from(self.name.as_str()),
+            quota,
+            staged: StagedWrites::default(),
+        });
     }
 
     /// Classifies the outcome, accounts fuel and time, and logs what the
@@ -501,9 +570,24 @@ impl PolicyModule {
             .fuel
             .saturating_sub(store.get_fuel().unwrap_or(0));
         let state = store.data_mut();
-        // A warm instance must not keep the request it served.
+        // A warm instance must not keep the request it served, nor its writes.
         state.envelope = None;
         state.readied = None;
+        let module_state = state.state.take();
+        // An answer commits the call's writes before anyone hears it; a
+        // failed call commits nothing.
+        let outcome = match (outcome, module_state) {
+            (Ok(decision), Some(module_state)) => module_state
+                .store
+                .commit(
+                    &module_state.module,
+                    &module_state.staged.writes,
+                    module_state.quota,
+                )
+                .map(|()| decision)
+                .map_err(|err| GuestFailure::State(err.to_string())),
+            (outcome, _) => outcome,
+        };
         let printed = state.emit_guest_output(&self.name);
         let call = GuestCall {
             outcome,
@@ -584,8 +668,11 @@ mod tests {
                 fuel: 1_000_000,
                 memory_mib: 16,
                 timeout_ms: 100,
+                state_keys: 10,
+                state_mib: 1,
             },
             reuse_instances: None,
+            response_phase: None,
             config: serde_json::json!({}),
             line: 1,
         };

@@ -36,6 +36,7 @@ pub(super) fn check_abi(module: &Module) -> Result<(), String> {
         ("_initialize", func(&[], &[])),
         ("portcullis_reusable", func(&[], &[])),
         ("portcullis_views_v1", func(&[], &[])),
+        ("portcullis_response_v1", func(&[], &[])),
         (
             "portcullis_validate_config",
             func(&[ValType::I32, ValType::I32], &[ValType::I64]),

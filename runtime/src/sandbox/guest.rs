@@ -1,6 +1,7 @@
 //! The host side of a call's store: WASI with nothing granted, the memory
 //! cap, what the guest prints or logs, and the `portcullis` imports
-//! (`log`, `view`, `view_copy`).
+//! (`log`, `view`, `view_copy`, `state_get`, `state_put`, `state_delete`,
+//! `state_scan`).
 
 use std::sync::Arc;
 
@@ -13,6 +14,7 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 
 use super::{MAX_LOG_BYTES, MAX_STDIO_BYTES};
 use crate::config::Limits;
+use crate::state::{MAX_SCAN_ENTRIES, StagedWrites, StateQuota, StateStore};
 
 /// Host state of one call's store.
 pub(super) struct GuestState {
@@ -24,8 +26,10 @@ pub(super) struct GuestState {
     pub(super) log_bytes: usize,
     /// The request being decided (its views), during a call only.
     pub(super) envelope: Option<Arc<Envelope>>,
-    /// The view `portcullis.view` readied last, for `portcullis.view_copy`.
-    pub(super) readied: Option<ViewKind>,
+    /// What `portcullis.view_copy` copies: the last view or state answer.
+    pub(super) readied: Option<Readied>,
+    /// The module's host state, if it uses any.
+    pub(super) state: Option<ModuleState>,
 }
 
 impl GuestState {
@@ -50,6 +54,7 @@ impl GuestState {
             log_bytes: 0,
             envelope: None,
             readied: None,
+            state: None,
         }
     }
 
@@ -136,6 +141,176 @@ pub(super) fn host_log(
     Ok(())
 }
 
+/// What the last `portcullis.view` or `state_*` call readied for `view_copy`.
+pub(super) enum Readied {
+    /// A view of the envelope (built once, kept there).
+    View(ViewKind),
+    /// A state value or scan.
+    Bytes(Vec<u8>),
+}
+
+/// A module's namespace in the host state, and its call's staged writes.
+pub(super) struct ModuleState {
+    pub(super) store: Arc<StateStore>,
+    pub(super) module: Arc<str>,
+    pub(super) quota: StateQuota,
+    pub(super) staged: StagedWrites,
+}
+
+/// Status of `state_get`/`state_scan`: found, bytes readied.
+const STATE_FOUND: i64 = 0;
+/// Status of `state_get`: no such key.
+const STATE_ABSENT: i64 = 1;
+/// Status: the state failed; the reason is readied (UTF-8).
+const STATE_FAILED: i64 = 2;
+/// Code of `state_put`/`state_delete` when the module has no state store
+/// (the host opens one only for modules that import the state functions).
+const STATE_UNAVAILABLE: i32 = 6;
+
+/// Reads `len` bytes at `ptr` of the caller's memory (a trap if outside it).
+fn guest_bytes(
+    caller: &mut Caller<'_, GuestState>,
+    ptr: i32,
+    len: i32,
+    what: &str,
+) -> wasmtime::Result<Vec<u8>> {
+    let Some(memory) = caller.get_export("memory").and_then(|e| e.into_memory()) else {
+        wasmtime::bail!("portcullis.{what} called by a module without memory");
+    };
+    let (start, len) = (ptr as u32 as usize, len as u32 as usize);
+    let data = memory.data(&*caller);
+    match start.checked_add(len).and_then(|end| data.get(start..end)) {
+        Some(bytes) => Ok(bytes.to_vec()),
+        None => wasmtime::bail!("portcullis.{what}: {len} bytes at {start:#x} lie outside memory"),
+    }
+}
+
+/// Readies `bytes` for `view_copy` and packs `(status << 32) | len`.
+fn ready(state: &mut GuestState, status: i64, bytes: Vec<u8>) -> i64 {
+    let packed = (status << 32) | bytes.len() as i64;
+    state.readied = Some(Readied::Bytes(bytes));
+    packed
+}
+
+/// `portcullis.state_get(key_ptr, key_len) -> (status << 32) | len`: the
+/// value of `key` as this call sees it (its own writes first), readied.
+pub(super) fn host_state_get(
+    mut caller: Caller<'_, GuestState>,
+    ptr: i32,
+    len: i32,
+) -> wasmtime::Result<i64> {
+    let key = guest_bytes(&mut caller, ptr, len, "state_get")?;
+    let state = caller.data_mut();
+    let Some(module_state) = &state.state else {
+        return Ok(ready(
+            state,
+            STATE_FAILED,
+            b"this module has no host state".to_vec(),
+        ));
+    };
+    let found = match module_state.staged.staged(&key) {
+        Some(value) => Ok(value.map(<[u8]>::to_vec)),
+        None => module_state.store.get(&module_state.module, &key),
+    };
+    Ok(match found {
+        Ok(Some(value)) => ready(state, STATE_FOUND, value),
+        Ok(None) => ready(state, STATE_ABSENT, Vec::new()),
+        Err(err) => ready(state, STATE_FAILED, err.to_string().into_bytes()),
+    })
+}
+
+/// `portcullis.state_put(key_ptr, key_len, value_ptr, value_len) -> code`:
+/// stages a write (0), or refuses it with the code of a `StateError`.
+pub(super) fn host_state_put(
+    mut caller: Caller<'_, GuestState>,
+    key_ptr: i32,
+    key_len: i32,
+    value_ptr: i32,
+    value_len: i32,
+) -> wasmtime::Result<i32> {
+    let key = guest_bytes(&mut caller, key_ptr, key_len, "state_put")?;
+    let value = guest_bytes(&mut caller, value_ptr, value_len, "state_put")?;
+    Ok(stage(caller.data_mut(), &key, Some(&value)))
+}
+
+/// `portcullis.state_delete(key_ptr, key_len) -> code`: stages a delete.
+pub(super) fn host_state_delete(
+    mut caller: Caller<'_, GuestState>,
+    ptr: i32,
+    len: i32,
+) -> wasmtime::Result<i32> {
+    let key = guest_bytes(&mut caller, ptr, len, "state_delete")?;
+    Ok(stage(caller.data_mut(), &key, None))
+}
+
+fn stage(state: &mut GuestState, key: &[u8], value: Option<&[u8]>) -> i32 {
+    let Some(module_state) = &mut state.state else {
+        return STATE_UNAVAILABLE;
+    };
+    let ModuleState {
+        store,
+        module,
+        quota,
+        staged,
+    } = module_state;
+    match staged.stage(store, module, *quota, key, value) {
+        Ok(()) => 0,
+        Err(err) => err.code(),
+    }
+}
+
+/// `portcullis.state_scan(prefix_ptr, prefix_len, limit) -> (status << 32) | len`:
+/// readies the entries whose key starts with the prefix, in key order
+/// (this call's writes included), at most `limit` (and 10 000), each as
+/// key length, key, value length, value (lengths u32 little-endian).
+pub(super) fn host_state_scan(
+    mut caller: Caller<'_, GuestState>,
+    ptr: i32,
+    len: i32,
+    limit: i32,
+) -> wasmtime::Result<i64> {
+    let prefix = guest_bytes(&mut caller, ptr, len, "state_scan")?;
+    let state = caller.data_mut();
+    let Some(module_state) = &state.state else {
+        return Ok(ready(
+            state,
+            STATE_FAILED,
+            b"this module has no host state".to_vec(),
+        ));
+    };
+    let limit = usize::try_from(limit).unwrap_or(0).min(MAX_SCAN_ENTRIES);
+    let committed = match module_state
+        .store
+        .scan(&module_state.module, &prefix, usize::MAX)
+    {
+        Ok(entries) => entries,
+        Err(err) => return Ok(ready(state, STATE_FAILED, err.to_string().into_bytes())),
+    };
+    let mut merged: std::collections::BTreeMap<Vec<u8>, Vec<u8>> = committed.into_iter().collect();
+    for (key, value) in &module_state.staged.writes {
+        if key.starts_with(&prefix) {
+            match value {
+                Some(value) => merged.insert(key.clone(), value.clone()),
+                None => merged.remove(key),
+            };
+        }
+    }
+    let mut entries = Vec::new();
+    for (key, value) in merged.into_iter().take(limit) {
+        push_sized(&mut entries, &key);
+        push_sized(&mut entries, &value);
+    }
+    Ok(ready(state, STATE_FOUND, entries))
+}
+
+/// Appends `bytes` with its length first (u32, little-endian): the entry
+/// format of `state_scan` (docs/abi.md).
+fn push_sized(out: &mut Vec<u8>, bytes: &[u8]) {
+    // Keys are at most 1 KiB and values fit in a guest's 4 GiB memory.
+    out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+    out.extend_from_slice(bytes);
+}
+
 /// `portcullis.view(kind) -> (status << 32) | len`: readies view `kind` of
 /// the call being decided (built by the host on first demand, then shared
 /// by the chain) for `portcullis.view_copy`.
@@ -150,7 +325,7 @@ pub(super) fn host_view(mut caller: Caller<'_, GuestState>, kind: i32) -> i64 {
     };
     let (status, bytes) = envelope.view(kind).wire();
     let packed = (i64::from(status) << 32) | bytes.len() as i64;
-    state.readied = Some(kind);
+    state.readied = Some(Readied::View(kind));
     packed
 }
 
@@ -161,10 +336,13 @@ pub(super) fn host_view_copy(mut caller: Caller<'_, GuestState>, ptr: i32) -> wa
         wasmtime::bail!("portcullis.view_copy called by a module without memory");
     };
     let (data, state) = memory.data_and_store_mut(&mut caller);
-    let (Some(kind), Some(envelope)) = (state.readied, &state.envelope) else {
-        wasmtime::bail!("portcullis.view_copy without a view readied by portcullis.view");
+    let bytes: &[u8] = match (&state.readied, &state.envelope) {
+        (Some(Readied::View(kind)), Some(envelope)) => envelope.view(*kind).wire().1,
+        (Some(Readied::Bytes(bytes)), _) => bytes,
+        _ => wasmtime::bail!(
+            "portcullis.view_copy without a view readied by portcullis.view or portcullis.state_*"
+        ),
     };
-    let (_, bytes) = envelope.view(kind).wire();
     let start = ptr as u32 as usize;
     let Some(target) = start
         .checked_add(bytes.len())
