@@ -283,3 +283,161 @@ fn container_count(dockerd: &Dockerd) -> usize {
         .as_array()
         .map_or(0, Vec::len)
 }
+
+/// Seed 000's session against real daemons: `docker run` of another image
+/// refused with the seed's message, `docker run hello-world`, then allowed,
+/// and still allowed after Portcullis is killed with `kill -9` and restarted.
+#[test]
+fn real_dockerd_makes_you_say_hello_first() {
+    for version in Version::ALL {
+        if available(version) {
+            say_hello_first(version);
+        }
+    }
+}
+
+fn say_hello_first(version: Version) {
+    let name = format!(
+        "portcullis-hello-{}-{}",
+        version.label(),
+        std::process::id()
+    );
+    let allow_all = module("setup", &crate::util::wat("allow"), "");
+    let plugin = plugin(&name, &allow_all);
+    let dockerd = Dockerd::start(version, &name);
+    // The images come in before the policy does (an import is a call too).
+    dockerd.import_busybox();
+    dockerd.import_busybox_as("hello-world:latest");
+    let config = plugin.dir.path().join("plugin.toml");
+    let hello_first = module("hello-first", &guest_wasm("hello_first"), "");
+    let text_before = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, text_before.replace(&allow_all, &hello_first)).unwrap();
+    plugin.hangup_and_wait_for("chain reloaded", 1);
+
+    let refused = dockerd.docker(&["run", "--rm", IMAGE, "echo", "too early"]);
+    assert_denied(
+        &refused,
+        &format!(
+            "authorization denied by plugin {name}: hello-first: The request authorization failed. You must say hello first."
+        ),
+        &dockerd,
+    );
+    let hello = dockerd.docker(&["run", "--rm", "hello-world", "echo", "hello"]);
+    assert!(
+        hello.status.success(),
+        "docker run hello-world on {}: {}\nportcullis:\n{}",
+        version.label(),
+        text(&hello.stderr),
+        plugin.log()
+    );
+    assert_eq!(text(&hello.stdout).trim(), "hello");
+    let after = dockerd.docker(&["run", "--rm", IMAGE, "echo", "after hello"]);
+    assert!(
+        after.status.success(),
+        "after hello: {}",
+        text(&after.stderr)
+    );
+    assert_eq!(text(&after.stdout).trim(), "after hello");
+
+    // The hello is durable: kill -9 the plugin, restart it, and dockerd's
+    // next call is still allowed.
+    let dir = plugin.kill_9();
+    let socket = PathBuf::from(format!("/run/docker/plugins/{name}.sock"));
+    let _plugin = Plugin::serve(&dir.path().join("plugin.toml"), socket, dir)
+        .unwrap_or_else(|log| panic!("restart after kill -9:\n{log}"));
+    let restarted = dockerd.docker(&["run", "--rm", IMAGE, "echo", "after restart"]);
+    assert!(
+        restarted.status.success(),
+        "after kill -9 and restart on {}: {}",
+        version.label(),
+        text(&restarted.stderr)
+    );
+    assert_eq!(text(&restarted.stdout).trim(), "after restart");
+}
+
+/// The response phase against real daemons: `ownership` records containers
+/// from what dockerd answers (create, exec, listing, removal) and refuses
+/// a container it never saw created. Everyone on the Unix socket is the
+/// same anonymous user here; users with TLS certificates come with the
+/// TLS end-to-end tests.
+#[test]
+fn real_dockerd_responses_keep_ownership_records_true() {
+    for version in Version::ALL {
+        if available(version) {
+            ownership_follows_the_daemon(version);
+        }
+    }
+}
+
+fn ownership_follows_the_daemon(version: Version) {
+    let name = format!(
+        "portcullis-owner-{}-{}",
+        version.label(),
+        std::process::id()
+    );
+    let allow_all = module("setup", &crate::util::wat("allow"), "");
+    let plugin = plugin(&name, &allow_all);
+    let dockerd = Dockerd::start(version, &name);
+    dockerd.import_busybox();
+    let legacy = dockerd.docker(&["create", "--name", "legacy", IMAGE, "sleep", "1000"]);
+    assert!(legacy.status.success(), "{}", text(&legacy.stderr));
+    let config = plugin.dir.path().join("plugin.toml");
+    let ownership = module("ownership", &guest_wasm("ownership"), "");
+    let before = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, before.replace(&allow_all, &ownership)).unwrap();
+    plugin.hangup_and_wait_for("chain reloaded", 1);
+
+    let docker_ok = |args: &[&str]| {
+        let output = dockerd.docker(args);
+        assert!(
+            output.status.success(),
+            "docker {args:?} on {}: {}\nportcullis:\n{}",
+            version.label(),
+            text(&output.stderr),
+            plugin.log()
+        );
+        text(&output.stdout).trim().to_owned()
+    };
+    let web = docker_ok(&["run", "-d", "--name", "web", IMAGE, "sleep", "1000"]);
+    assert_eq!(docker_ok(&["exec", "web", "echo", "inside"]), "inside");
+    docker_ok(&["stop", "-t", "0", &web[..12]]);
+    assert_denied(
+        &dockerd.docker(&["start", "legacy"]),
+        "ownership: no owner is recorded for container \"legacy\"",
+        &dockerd,
+    );
+    // A generated name is learned from the listing that shows it.
+    let unnamed = docker_ok(&["create", IMAGE, "sleep", "1000"]);
+    let listed = docker_ok(&[
+        "ps",
+        "-a",
+        "--filter",
+        &format!("id={unnamed}"),
+        "--format",
+        "{{.Names}}",
+    ]);
+    docker_ok(&["start", &listed]);
+    docker_ok(&["rm", "-f", "web", &listed]);
+
+    // What is left: no record of the removed containers.
+    let dir = plugin.kill_9();
+    let dump = portcullis_state_dump(dir.path(), "ownership");
+    assert!(!dump.contains(&web), "web's record outlived it:\n{dump}");
+    assert!(
+        !dump.contains(&unnamed),
+        "the unnamed container's record outlived it:\n{dump}"
+    );
+}
+
+/// `portcullis state dump <module>` of a stopped plugin's state in `dir`/state.
+fn portcullis_state_dump(dir: &std::path::Path, module: &str) -> String {
+    let output = crate::util::portcullis()
+        .arg("state")
+        .arg("--state-dir")
+        .arg(dir.join("state"))
+        .args(["dump", module])
+        .output()
+        .expect("portcullis state dump");
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    text(&output.stdout)
+}

@@ -249,7 +249,13 @@ impl Dockerd {
     /// Imports a one-binary busybox image named [`IMAGE`] (no registry
     /// needed) through the raw API, as `docker import` does.
     pub fn import_busybox(&self) {
-        let rootfs = self.root.path().join("rootfs");
+        self.import_busybox_as(IMAGE);
+    }
+
+    /// Imports the busybox image as `reference` (`name:tag`).
+    pub fn import_busybox_as(&self, reference: &str) {
+        let rootfs =
+            (self.root.path()).join(format!("rootfs-{}", reference.replace([':', '/'], "_")));
         std::fs::create_dir_all(rootfs.join("bin")).expect("rootfs");
         std::fs::copy(BUSYBOX, rootfs.join("bin/busybox")).expect("copy busybox");
         for applet in ["sh", "true", "echo", "sleep"] {
@@ -267,7 +273,7 @@ impl Dockerd {
             "tar: {}",
             String::from_utf8_lossy(&tar.stderr)
         );
-        let (repo, tag) = IMAGE.split_once(':').expect("name:tag");
+        let (repo, tag) = reference.split_once(':').expect("name:tag");
         let head = format!(
             "POST /images/create?fromSrc=-&repo={repo}&tag={tag} HTTP/1.1\r\nHost: docker\r\nConnection: close\r\nContent-Type: application/x-tar\r\nContent-Length: {}\r\n\r\n",
             tar.stdout.len()

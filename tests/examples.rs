@@ -6,7 +6,10 @@
 //! `fixture` (request phase, or `phase = "response"`) or from nothing, then
 //! sets any of `method`, `uri`, `user`, `certificate` (a name in
 //! tests/fixtures/certs), `headers` (table) and `body` (JSON text, sent as
-//! Docker forwards `application/json`). It expects `allow`, and for a deny a
+//! Docker forwards `application/json`), and in the response phase `status`
+//! and `response_body` (JSON text, the daemon's answer). Checks run in
+//! order on one plugin, so a stateful example's checks build on each other.
+//! It expects `allow`, and for a deny a
 //! `message` the deny must contain; or, for a call the host refuses to
 //! decode, `error`: text Docker's `Err` (a non-200 answer) must contain.
 
@@ -37,6 +40,8 @@ struct Check {
     certificate: Option<String>,
     headers: Option<toml::Table>,
     body: Option<String>,
+    status: Option<u16>,
+    response_body: Option<String>,
     allow: Option<bool>,
     message: Option<String>,
     error: Option<String>,
@@ -87,6 +92,13 @@ impl Check {
             wire["RequestBody"] = json!(BASE64.encode(body));
             wire["RequestHeaders"]["Content-Type"] = json!("application/json");
             wire["RequestHeaders"]["Content-Length"] = json!(body.len().to_string());
+        }
+        if let Some(status) = self.status {
+            wire["ResponseStatusCode"] = json!(status);
+        }
+        if let Some(body) = &self.response_body {
+            wire["ResponseBody"] = json!(BASE64.encode(body));
+            wire["ResponseHeaders"] = json!({"Content-Type": "application/json"});
         }
         wire
     }

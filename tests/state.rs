@@ -32,6 +32,23 @@ pub fn authz_request(method: &str, uri: &str, user: Option<&str>, body: Option<&
     serde_json::to_vec(&wire).unwrap()
 }
 
+/// The AuthZRes body of the same call, with the daemon's status and JSON body.
+pub fn authz_response(
+    method: &str,
+    uri: &str,
+    user: Option<&str>,
+    status: u16,
+    response: Option<&Value>,
+) -> Vec<u8> {
+    let mut wire: Value = serde_json::from_slice(&authz_request(method, uri, user, None)).unwrap();
+    wire["ResponseStatusCode"] = json!(status);
+    if let Some(response) = response {
+        wire["ResponseBody"] = json!(BASE64.encode(response.to_string()));
+        wire["ResponseHeaders"] = json!({"Content-Type": "application/json"});
+    }
+    serde_json::to_vec(&wire).unwrap()
+}
+
 /// `docker run <image>`'s create call, by `user`.
 fn create(image: &str, user: Option<&str>) -> Vec<u8> {
     authz_request(
@@ -271,4 +288,48 @@ async fn namespaces_follow_module_names_and_the_state_command_administers_them()
     let deleted = stdout(&state_cli(dir.path(), &["delete", "greeter"]));
     assert_eq!(deleted, "deleted 1 keys of greeter\n");
     assert_eq!(stdout(&state_cli(dir.path(), &["list"])), "");
+}
+
+#[tokio::test]
+async fn container_owners_survive_kill_9() {
+    let id = "0ef32779a6c9945127b80196e07d42e17993ca992187c37eb34cbfafd459835f";
+    let config = "[module.config]\nadmins = [\"root\"]";
+    let plugin = Plugin::start(&module("ownership", &guest_wasm("ownership"), config));
+    let mut client = plugin.connect().await;
+    let uri = "/v1.41/containers/create?name=web";
+    let body = json!({"Image": "busybox"});
+    assert!(
+        decide(
+            &mut client,
+            authz_request("POST", uri, Some("alice"), Some(&body))
+        )
+        .await
+        .0
+    );
+    let created = json!({"Id": id, "Warnings": []});
+    let answer = client
+        .post(
+            "/AuthZPlugin.AuthZRes",
+            authz_response("POST", uri, Some("alice"), 201, Some(&created)),
+        )
+        .await;
+    assert!(answer.allowed(), "{answer:?}");
+    drop(client);
+
+    let dir = plugin.kill_9();
+    let (config, socket) = (
+        dir.path().join("plugin.toml"),
+        dir.path().join("plugin.sock"),
+    );
+    let plugin = Plugin::serve(&config, socket, dir).expect("restart after kill -9");
+    let mut client = plugin.connect().await;
+    let start = |user| authz_request("POST", "/v1.41/containers/web/start", Some(user), None);
+    let (allowed, msg) = decide(&mut client, start("bob")).await;
+    assert!(!allowed);
+    assert_eq!(
+        msg,
+        "ownership: container \"web\" belongs to alice, not to bob"
+    );
+    assert!(decide(&mut client, start("alice")).await.0);
+    assert!(decide(&mut client, start("root")).await.0);
 }

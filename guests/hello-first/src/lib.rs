@@ -10,6 +10,13 @@
 //! one anonymous user) or for everyone (`scope = "global"`, the seed's
 //! behaviour), and it survives reloads, restarts and `kill -9`.
 //!
+//! One difference from the seed's letter, kept to keep its spirit: the
+//! API's ping (`/_ping`) is allowed before the hello. Docker's CLI pings
+//! the daemon before every command since 17.x and gives up when the ping
+//! is refused, so with a refused ping no CLI could ever say hello (the seed
+//! ran Docker 1.12, whose CLI did not ping). `allow_ping = false` refuses it
+//! too, as the seed's code did.
+//!
 //! The image is matched as the daemon names it: `hello-world`,
 //! `hello-world:latest`, `docker.io/library/hello-world@sha256:…` are the
 //! same repository; `evil/hello-world` or `hello-world-ish` are not.
@@ -31,10 +38,17 @@ pub struct Config {
     /// The image whose creation says hello (the seed's: `hello-world`).
     #[serde(default = "default_image")]
     pub image: String,
+    /// Whether `/_ping` is allowed before the hello (Docker's CLI needs it).
+    #[serde(default = "yes")]
+    pub allow_ping: bool,
 }
 
 fn default_image() -> String {
     "hello-world".to_owned()
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// Who a hello counts for.
@@ -80,6 +94,9 @@ pub fn authorize(req: &Request, config: &Config) -> Result<Decision, Error> {
     if req.phase() == Phase::Response {
         return Ok(Decision::allow()); // never asked: request phase only
     }
+    if config.allow_ping && req.action() == "docker_ping" {
+        return Ok(Decision::allow());
+    }
     let key = key(config, req.user());
     if state::get::<Hello>(&key)?.is_some() {
         return Ok(Decision::allow());
@@ -111,6 +128,7 @@ mod tests {
         Config {
             scope,
             image: default_image(),
+            allow_ping: true,
         }
     }
 
@@ -123,7 +141,7 @@ mod tests {
         }
     }
 
-    fn ping(user: Option<&str>) -> Request {
+    fn version(user: Option<&str>) -> Request {
         let builder = RequestBuilder::get("/v1.41/version");
         match user {
             Some(user) => builder.user(user).build(),
@@ -137,12 +155,25 @@ mod tests {
         let config = config(Scope::Global);
         // `docker run alpine …` before hello: refused with the seed's words.
         assert_denied!(authorize(&create(None, "alpine"), &config), MESSAGE);
-        assert_denied!(authorize(&ping(None), &config), "You must say hello first");
+        assert_denied!(
+            authorize(&version(None), &config),
+            "You must say hello first"
+        );
+        // The CLI's ping gets through, or no CLI could say hello at all.
+        assert_allowed!(authorize(&fixture("run_it__01_HEAD_ping.json"), &config));
+        let letter = Config {
+            allow_ping: false,
+            ..config.clone()
+        };
+        assert_denied!(
+            authorize(&fixture("run_it__01_HEAD_ping.json"), &letter),
+            MESSAGE
+        );
         // `docker run hello-world`: the create is allowed and remembered.
         assert_allowed!(authorize(&create(None, "hello-world"), &config));
         // `docker run alpine …` again: allowed, as is everything else.
         assert_allowed!(authorize(&create(None, "alpine"), &config));
-        assert_allowed!(authorize(&ping(Some("bob")), &config));
+        assert_allowed!(authorize(&version(Some("bob")), &config));
         assert_allowed!(authorize(
             &fixture("rm_force__02_DELETE_containers-att.json"),
             &config
@@ -154,9 +185,9 @@ mod tests {
         testing::state::clear();
         let config = config(Scope::User);
         assert_allowed!(authorize(&create(Some("alice"), "hello-world"), &config));
-        assert_allowed!(authorize(&ping(Some("alice")), &config));
-        assert_denied!(authorize(&ping(Some("bob")), &config), MESSAGE);
-        assert_denied!(authorize(&ping(None), &config), MESSAGE);
+        assert_allowed!(authorize(&version(Some("alice")), &config));
+        assert_denied!(authorize(&version(Some("bob")), &config), MESSAGE);
+        assert_denied!(authorize(&version(None), &config), MESSAGE);
         assert_eq!(
             testing::state::entries().keys().collect::<Vec<_>>(),
             ["hello/user/alice"]

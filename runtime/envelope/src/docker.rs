@@ -27,7 +27,7 @@ pub use container::{
 pub use exec::ExecCreate;
 pub use gojson::StrSlice;
 pub use image::{ImageCreate, ImageReference};
-pub use network::NetworkCreate;
+pub use network::{NetworkConnect, NetworkCreate};
 pub use plugin::{PluginPrivilege, PluginPrivileges};
 pub use service::{
     AppArmorOpts, ContainerSpec, EndpointSpec, LogDriver, NetworkAttachment, PluginSpec,

@@ -224,6 +224,9 @@ go_struct! {
         "Mounts" => pub mounts: Vec<Mount>,
         /// Containers whose volumes are mounted too (`name[:ro|rw]`).
         "VolumesFrom" => pub volumes_from: Vec<String>,
+        /// Legacy links (`name:alias`): the linked container's environment
+        /// is copied into this one.
+        "Links" => pub links: Vec<String>,
         /// Driver that creates the named volumes of `Binds` that do not exist yet.
         "VolumeDriver" => pub volume_driver: String,
         /// Host devices made available.

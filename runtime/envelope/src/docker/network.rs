@@ -1,4 +1,5 @@
-//! `POST /networks/create` (Docker's `NetworkCreateRequest`).
+//! `POST /networks/create` (Docker's `NetworkCreateRequest`) and
+//! `POST /networks/{id}/connect` and `/disconnect` (`NetworkConnect`).
 
 use std::collections::BTreeMap;
 
@@ -19,5 +20,16 @@ go_struct! {
         "Options" => pub options: BTreeMap<String, String>,
         /// Labels.
         "Labels" => pub labels: BTreeMap<String, String>,
+    }
+}
+
+go_struct! {
+    /// The body of `POST /networks/{id}/connect` and `/disconnect`: the
+    /// container is named in the body, not the path.
+    pub struct NetworkConnect {
+        /// The container (ID, name or ID prefix).
+        "Container" => pub container: String,
+        /// Disconnect even if the container is running (disconnect only).
+        "Force" => pub force: bool,
     }
 }
