@@ -4,10 +4,11 @@
 //! one-module chain deciding `docker version`; and the real `hello-first`
 //! guest on its common path (one read: the user has said hello).
 //!
-//! The modules are tests/guests/{allow,state-read,state-write}.wat and the
-//! built `hello_first.wasm`; state lives in a temporary directory on the
-//! disk `TMPDIR` points at (the disk matters for writes: say which one
-//! when quoting numbers). A summary of medians and ratios to the no-state
+//! The modules are tests/guests/{allow-reusable,state-read,state-write}.wat
+//! (reusable, so warm instances, as SDK guests get) and the built
+//! `hello_first.wasm`; state lives in a temporary directory on the disk
+//! `TMPDIR` points at (the disk matters for writes: say which one when
+//! quoting numbers). A summary of medians and ratios to the no-state
 //! module is printed at the end.
 //!
 //! `cargo bench -p portcullis-bench --bench state [-- <criterion args>]`
@@ -58,7 +59,7 @@ fn main() {
     let subjects = [
         (
             "no_state",
-            chain(&sandbox, dir.path(), "plain", &wat("allow")),
+            chain(&sandbox, dir.path(), "plain", &wat("allow-reusable")),
         ),
         (
             "one_read",

@@ -6,6 +6,7 @@
   (import "portcullis" "view_copy" (func $copy (param i32)))
   (memory (export "memory") 8)
   (func (export "portcullis_abi_v1"))
+  (func (export "portcullis_reusable"))
   (func (export "portcullis_alloc") (param i32) (result i32) (i32.const 4096))
   (func (export "portcullis_authorize") (param i32 i32) (result i64)
     ;; (status 0 = found) << 32 | length 7

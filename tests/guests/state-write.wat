@@ -4,6 +4,7 @@
   (import "portcullis" "state_put" (func $put (param i32 i32 i32 i32) (result i32)))
   (memory (export "memory") 8)
   (func (export "portcullis_abi_v1"))
+  (func (export "portcullis_reusable"))
   (func (export "portcullis_alloc") (param i32) (result i32) (i32.const 4096))
   (func (export "portcullis_authorize") (param i32 i32) (result i64)
     (if (call $put (i32.const 100) (i32.const 1) (i32.const 104) (i32.const 7))
