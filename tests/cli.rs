@@ -165,3 +165,27 @@ fn help_describes_both_commands() {
         "{check_help}"
     );
 }
+
+#[test]
+fn check_runs_stateful_modules_on_scratch_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let state_dir = dir.path().join("state");
+    let config = dir.path().join("plugin.toml");
+    let text = format!(
+        "[plugin]\nname = \"t\"\nstate_dir = \"{}\"\n\n{}",
+        state_dir.display(),
+        module("hello-first", &guest_wasm("hello_first"), "")
+    );
+    std::fs::write(&config, text).unwrap();
+    // The seed's refusal, decided offline ...
+    let output = check(&config, "run_rm__02_POST_containers-create.json");
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{report}");
+    assert!(report.contains("You must say hello first"), "{report}");
+    // ... without touching the state of the configured (or a running)
+    // server: loading a stateful module opens its database.
+    assert!(
+        !state_dir.exists(),
+        "check wrote into the configured state_dir"
+    );
+}

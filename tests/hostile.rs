@@ -245,3 +245,13 @@ async fn a_module_cannot_sleep_past_its_deadline() {
         "the sleep was honoured"
     );
 }
+
+#[tokio::test]
+async fn state_arguments_outside_memory_trap() {
+    assert_fails_closed(
+        "state-out-of-bounds",
+        "",
+        "trap: portcullis.state_put: 1000 bytes at 0xfde8 lie outside memory",
+    )
+    .await;
+}
