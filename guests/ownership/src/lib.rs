@@ -102,7 +102,7 @@ fn judge(req: &Request, config: &Config) -> Result<Decision, Error> {
         ));
     }
     let action = req.action();
-    if action == "container_create"
+    if matches!(action, "container_create" | "container_rename")
         && let Some(name) = req.query("name").map(registry::bare_name)
         && registry::looks_like_id(name)
     {
@@ -154,6 +154,12 @@ fn containers_named_by(req: &Request) -> Result<Vec<String>, Error> {
         }
         "container_commit" => {
             references.push(req.query("container").unwrap_or("").to_owned());
+        }
+        "image_build" => {
+            // `docker build --network container:<ref>` runs the build's
+            // steps in that container's network namespace.
+            let network = req.query("networkmode").unwrap_or("");
+            references.extend(network.strip_prefix("container:").map(str::to_owned));
         }
         "network_connect" | "network_disconnect" => {
             references.push(req.body::<NetworkConnect>()?.container);
@@ -551,6 +557,25 @@ mod tests {
             r#"{"Image":"busybox"}"#,
         );
         assert_denied!(decide(create.user("root")), "hex digits");
+        alice_creates_web();
+        let rename = call("POST", "/v1.41/containers/web/rename?name=/beef01", "alice");
+        assert_denied!(decide(rename), "hex digits");
+        let fine = call(
+            "POST",
+            "/v1.41/containers/web/rename?name=beef-api",
+            "alice",
+        );
+        assert_allowed!(decide(fine));
+    }
+
+    #[test]
+    fn a_build_cannot_join_someone_elses_network_namespace() {
+        testing::state::clear();
+        alice_creates_web();
+        let build = |user| call("POST", "/v1.41/build?networkmode=container:web&t=x", user);
+        assert_denied!(decide(build("bob")), "belongs to alice");
+        assert_allowed!(decide(build("alice")));
+        assert_allowed!(decide(call("POST", "/v1.41/build?networkmode=host", "bob")));
     }
 
     #[test]
