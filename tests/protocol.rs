@@ -214,3 +214,29 @@ fn a_stale_socket_file_is_replaced() {
         Plugin::start_with(dir, socket.clone(), "portcullis-test", &example_chain()).unwrap();
     assert!(std::os::unix::net::UnixStream::connect(&plugin.socket).is_ok());
 }
+
+/// The response phase runs only the modules that ask for it: `deny.wat`
+/// (no `portcullis_response_v1`) is skipped there unless plugin.toml says
+/// `response_phase = true`; the request phase runs it either way.
+#[tokio::test]
+async fn only_modules_that_ask_judge_the_response_phase() {
+    let fixture = "version__02_GET_version.json";
+    let skipped = Plugin::start(&module("deny", &crate::util::wat("deny"), ""));
+    let mut client = skipped.connect().await;
+    assert!(!client.authz_req(fixture).await.allowed());
+    let answer = client.authz_res(fixture).await;
+    assert!(
+        answer.allowed(),
+        "request-only module ran in the response phase: {answer:?}"
+    );
+
+    let asked = Plugin::start(&module(
+        "deny",
+        &crate::util::wat("deny"),
+        "response_phase = true",
+    ));
+    let mut client = asked.connect().await;
+    let answer = client.authz_res(fixture).await;
+    assert!(!answer.allowed());
+    assert!(answer.msg().starts_with("deny: "), "{}", answer.msg());
+}

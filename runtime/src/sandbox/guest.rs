@@ -279,9 +279,12 @@ pub(super) fn host_state_scan(
         ));
     };
     let limit = usize::try_from(limit).unwrap_or(0).min(MAX_SCAN_ENTRIES);
+    // The first `limit` entries as this call sees them are among the first
+    // `limit` committed ones plus as many as its own writes may delete.
+    let needed = limit.saturating_add(module_state.staged.writes.len());
     let committed = match module_state
         .store
-        .scan(&module_state.module, &prefix, usize::MAX)
+        .scan(&module_state.module, &prefix, needed)
     {
         Ok(entries) => entries,
         Err(err) => return Ok(ready(state, STATE_FAILED, err.to_string().into_bytes())),
