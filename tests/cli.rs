@@ -189,3 +189,52 @@ fn check_runs_stateful_modules_on_scratch_state() {
         "check wrote into the configured state_dir"
     );
 }
+
+fn validate(config: &std::path::Path) -> (Option<i32>, String) {
+    let output = portcullis()
+        .args(["validate", "--config"])
+        .arg(config)
+        .output()
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn validate_checks_what_a_reload_checks() {
+    guest_wasm("hardening"); // builds the guests the example points at
+    let (code, out) = validate(&repo_root().join("examples/ownership/plugin.toml"));
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.starts_with("valid: ") && out.contains("(1 modules: ownership)"),
+        "{out}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let refused_import = write_config(&dir, &module("bad", &wat("forbidden-import"), ""));
+    let (code, out) = validate(&refused_import);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.starts_with("invalid: ") && out.contains("\"bad\""),
+        "{out}"
+    );
+
+    let typo = write_config(&dir, &module("a", &wat("allow"), "fule = 5"));
+    let (code, out) = validate(&typo);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("fule"), "{out}");
+
+    let rejected_config = write_config(
+        &dir,
+        &module(
+            "h",
+            &guest_wasm("hello_first"),
+            "[module.config]\nscope = \"team\"",
+        ),
+    );
+    let (code, out) = validate(&rejected_config);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("team"), "{out}");
+}

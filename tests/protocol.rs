@@ -240,3 +240,31 @@ async fn only_modules_that_ask_judge_the_response_phase() {
     assert!(!answer.allowed());
     assert!(answer.msg().starts_with("deny: "), "{}", answer.msg());
 }
+
+/// `mode = "monitor"`: the module runs, its deny or failure is logged, and
+/// the call goes on to the next module, whose deny still counts.
+#[tokio::test]
+async fn monitor_mode_logs_and_allows() {
+    let wat = crate::util::wat;
+    let chain = module("new-rule", &wat("deny"), "mode = \"monitor\"")
+        + &module("shaky", &wat("unreachable"), "mode = \"monitor\"")
+        + &module("allow", &wat("allow"), "");
+    let plugin = Plugin::start(&chain);
+    let mut client = plugin.connect().await;
+    let answer = client.authz_req("version__02_GET_version.json").await;
+    assert!(answer.allowed(), "{answer:?}");
+    plugin.wait_for_log("would deny: new-rule: ", 1);
+    plugin.wait_for_log("would deny: portcullis: module \"shaky\" failed: trap", 1);
+    plugin.wait_for_log("new-rule=deny[monitor]", 1);
+
+    let enforced = module("new-rule", &wat("deny"), "mode = \"monitor\"")
+        + &module("old-rule", &wat("deny"), "");
+    let plugin = Plugin::start(&enforced);
+    let answer = plugin
+        .connect()
+        .await
+        .authz_req("version__02_GET_version.json")
+        .await;
+    assert!(!answer.allowed());
+    assert!(answer.msg().starts_with("old-rule: "), "{}", answer.msg());
+}

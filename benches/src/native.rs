@@ -83,6 +83,7 @@ impl Decide for NativeChain {
                 verdict: Verdict::of(outcome),
                 fuel_used: 0,
                 elapsed: started.elapsed(),
+                monitor: false,
             };
             let denial = report.denial();
             reports.push(report);

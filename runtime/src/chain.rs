@@ -9,7 +9,7 @@ use std::time::Duration;
 use portcullis_envelope::Envelope;
 use portcullis_envelope::envelope::ConfigPrefix;
 
-use crate::config::Config;
+use crate::config::{Config, Mode};
 use crate::sandbox::{GuestDecision, GuestFailure, LoadError, PolicyModule, Sandbox};
 
 /// What the server asks for every request: a decision on one envelope. Implemented by [`Chain`], by the reloadable chain that `serve`
@@ -33,6 +33,7 @@ pub struct Chain {
 struct ChainModule {
     module: PolicyModule,
     config_prefix: ConfigPrefix,
+    mode: Mode,
 }
 
 /// What the chain decided, and what each module that ran did.
@@ -57,6 +58,8 @@ pub struct ModuleReport {
     pub fuel_used: u64,
     /// Wall time it took, instantiation included.
     pub elapsed: Duration,
+    /// It runs in monitor mode: its deny or failure was logged, not enforced.
+    pub monitor: bool,
 }
 
 /// A module's answer.
@@ -117,6 +120,7 @@ impl Chain {
                 Ok(ChainModule {
                     module,
                     config_prefix: ConfigPrefix::new(&spec.config),
+                    mode: spec.mode,
                 })
             })
             .collect::<Result<Vec<_>, LoadError>>()?;
@@ -144,6 +148,7 @@ impl Chain {
         for ChainModule {
             module,
             config_prefix,
+            mode,
         } in &self.modules
         {
             // Request-only modules cost nothing in the response phase.
@@ -154,12 +159,14 @@ impl Chain {
             let call = catch_unwind(AssertUnwindSafe(|| {
                 module.authorize(envelope, config_prefix)
             }));
+            let monitor = *mode == Mode::Monitor;
             let report = match call {
                 Ok(call) => ModuleReport {
                     module: name.to_owned(),
                     verdict: Verdict::of(call.outcome),
                     fuel_used: call.fuel_used,
                     elapsed: call.elapsed,
+                    monitor,
                 },
                 // The sandbox does not panic; if it ever did, the request is still denied.
                 Err(_) => ModuleReport {
@@ -169,11 +176,17 @@ impl Chain {
                     )),
                     fuel_used: 0,
                     elapsed: Duration::ZERO,
+                    monitor,
                 },
             };
             let denial = report.denial();
             reports.push(report);
             if let Some(msg) = denial {
+                if monitor {
+                    // Logged and counted, never enforced: the chain goes on.
+                    tracing::warn!(target: "portcullis::monitor", "would deny: {msg}");
+                    continue;
+                }
                 return ChainDecision {
                     allow: false,
                     msg,

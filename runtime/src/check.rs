@@ -57,10 +57,15 @@ impl CheckOutcome {
             env.user.as_deref().unwrap_or("-")
         );
         let _ = writeln!(out, "modules:");
-        for name in chain.module_names() {
+        let response = env.phase == Phase::Response;
+        for module in chain.modules() {
+            let name = module.name();
             match self.decision.reports.iter().find(|r| r.module == name) {
                 Some(report) => {
-                    let verdict = report.verdict.label();
+                    let verdict = match report.monitor {
+                        false => report.verdict.label().to_owned(),
+                        true => format!("{}[monitor]", report.verdict.label()),
+                    };
                     let detail = match &report.verdict {
                         Verdict::Allow => String::new(),
                         Verdict::Deny(msg) => msg.clone(),
@@ -72,6 +77,9 @@ impl CheckOutcome {
                         report.fuel_used,
                         report.elapsed.as_secs_f64() * 1e6
                     );
+                }
+                None if response && !module.judges_responses() => {
+                    let _ = writeln!(out, "  {name:<20} (not run: judges requests only)");
                 }
                 None => {
                     let _ = writeln!(out, "  {name:<20} (not run: an earlier module denied)");

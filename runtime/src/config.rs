@@ -58,6 +58,18 @@ impl Config {
     }
 }
 
+/// Whether a module's denials count (`mode` in its `[[module]]` table).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// A deny or a failure denies the call (the default).
+    #[default]
+    Enforce,
+    /// The module runs and what it would deny (or a failure) is logged,
+    /// but the call goes on: how a new rule is rolled out safely.
+    Monitor,
+}
+
 /// One `[[module]]` entry.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModuleSpec {
@@ -78,6 +90,8 @@ pub struct ModuleSpec {
     /// `Some(true)` calls it there anyway (modules built before that export
     /// existed), `Some(false)` never does.
     pub response_phase: Option<bool>,
+    /// `mode`: whether its denials count.
+    pub mode: Mode,
     /// Line of its `[[module]]` header, for later errors about it.
     pub line: usize,
 }
@@ -149,6 +163,7 @@ struct RawModule {
     state_mib: Option<Spanned<u64>>,
     reuse_instances: Option<bool>,
     response_phase: Option<bool>,
+    mode: Option<Mode>,
     config: Option<Spanned<toml::Table>>,
 }
 
@@ -307,6 +322,7 @@ impl Config {
                 config,
                 reuse_instances: module.reuse_instances,
                 response_phase: module.response_phase,
+                mode: module.mode.unwrap_or_default(),
                 line: line_of(text, entry_span.start),
             });
         }
@@ -435,6 +451,7 @@ path = "m.wasm"
 timeout_ms = 7
 state_mib = 2
 response_phase = true
+mode = "monitor"
 [module.config]
 users = ["alice"]
 [[module]]
@@ -462,13 +479,15 @@ path = "m.wasm"
         assert_eq!(config.state_dir, dir.path().join("state"));
         assert_eq!(config.modules[0].response_phase, Some(true));
         assert_eq!(config.modules[1].response_phase, None);
+        assert_eq!(config.modules[0].mode, Mode::Monitor);
+        assert_eq!(config.modules[1].mode, Mode::Enforce);
         assert_eq!(
             config.modules[0].config,
             serde_json::json!({"users": ["alice"]})
         );
         assert_eq!(config.modules[0].path, dir.path().join("m.wasm"));
         assert_eq!(config.modules[1].config, serde_json::json!({}));
-        assert_eq!(config.modules[1].line, 16);
+        assert_eq!(config.modules[1].line, 17);
     }
 
     #[test]

@@ -55,6 +55,15 @@ enum Command {
         /// The request: an AuthZReq body, or a capture with req/res phases.
         request: PathBuf,
     },
+    /// Check a configuration as a reload would (parse, module files,
+    /// compilation, ABI, each module's config check) without serving.
+    ///
+    /// Exit status: 0 valid, 1 invalid (the reason is printed), 2 error.
+    Validate {
+        /// The plugin configuration.
+        #[arg(long, short, default_value = "plugin.toml")]
+        config: PathBuf,
+    },
     /// Read or remove the modules' durable state, with `serve` stopped.
     ///
     /// The state lives in [plugin] state_dir (default /var/lib/portcullis),
@@ -108,6 +117,7 @@ fn main() -> ExitCode {
             response,
             request,
         } => check(config, request, response),
+        Command::Validate { config } => validate(&config),
         Command::State {
             config,
             state_dir,
@@ -167,12 +177,48 @@ fn serve(
 }
 
 fn check(config_path: PathBuf, request_path: PathBuf, response: bool) -> anyhow::Result<ExitCode> {
-    // A check must not touch the state of a running server (whose database is locked anyway):
-    // stateful modules start from an empty scratch store that is removed afterwards.
-    let scratch = std::env::temp_dir().join(format!("portcullis-check-{}", std::process::id()));
-    let result = check_with_state(&config_path, &request_path, response, &scratch);
+    with_scratch_state(|scratch| check_with_state(&config_path, &request_path, response, scratch))
+}
+
+/// Runs `f` with a scratch state directory, removed afterwards: `check` and
+/// `validate` must not touch the state of a running server (whose database
+/// is locked anyway), so stateful modules start from an empty store.
+fn with_scratch_state<T>(f: impl FnOnce(&Path) -> T) -> T {
+    let scratch = std::env::temp_dir().join(format!("portcullis-scratch-{}", std::process::id()));
+    let result = f(&scratch);
     let _ = std::fs::remove_dir_all(&scratch);
     result
+}
+
+fn validate(config_path: &Path) -> anyhow::Result<ExitCode> {
+    let config = match Config::load(config_path) {
+        Ok(config) => config,
+        Err(err) => {
+            println!("invalid: {err}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let sandbox =
+        Sandbox::for_chain(1, config.modules.len()).context("cannot create the wasm engine")?;
+    let built = with_scratch_state(|scratch| {
+        Chain::build(&sandbox.with_state_dir(scratch.to_owned()), &config)
+            .map(|chain| chain.module_names().map(str::to_owned).collect::<Vec<_>>())
+    });
+    Ok(match built {
+        Ok(modules) => {
+            println!(
+                "valid: {} ({} modules: {})",
+                config_path.display(),
+                modules.len(),
+                modules.join(" -> ")
+            );
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            println!("invalid: {err}");
+            ExitCode::from(1)
+        }
+    })
 }
 
 fn check_with_state(

@@ -673,6 +673,7 @@ mod tests {
             },
             reuse_instances: None,
             response_phase: None,
+            mode: crate::config::Mode::Enforce,
             config: serde_json::json!({}),
             line: 1,
         };

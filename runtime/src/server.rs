@@ -126,9 +126,10 @@ fn audit(envelope: &Envelope, decision: &ChainDecision) {
         .iter()
         .map(|r| {
             format!(
-                "{}={}({}us,{}fuel)",
+                "{}={}{}({}us,{}fuel)",
                 r.module,
                 r.verdict.label(),
+                if r.monitor { "[monitor]" } else { "" },
                 r.elapsed.as_micros(),
                 r.fuel_used
             )
