@@ -13,6 +13,7 @@ mod docker;
 mod examples;
 mod hostile;
 mod instances;
+mod operations;
 mod protocol;
 mod reload;
 mod state;

@@ -191,6 +191,10 @@ fn a_second_instance_refuses_a_live_socket_and_the_first_keeps_it() {
     let second = crate::util::portcullis()
         .args(["serve", "--config"])
         .arg(first.dir.path().join("plugin.toml"))
+        .arg("--cache-dir")
+        .arg(first.dir.path().join("cache"))
+        .arg("--admin-socket")
+        .arg(first.dir.path().join("admin2.sock"))
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&second.stderr);

@@ -110,9 +110,20 @@ impl Plugin {
     }
 
     /// Serves an existing `config` on `socket` (overriding its `[plugin] socket`),
-    /// with module state in `dir`/state (overriding its `state_dir`); the
-    /// log goes into `dir`.
+    /// with module state in `dir`/state, compiled modules in `dir`/cache and
+    /// the admin socket at `dir`/admin.sock (overriding the config's), and
+    /// no file watch; the log goes into `dir`.
     pub fn serve(config: &Path, socket: PathBuf, dir: tempfile::TempDir) -> Result<Plugin, String> {
+        Plugin::serve_with_args(config, socket, dir, &["--no-watch"])
+    }
+
+    /// [`serve`](Self::serve) with `args` in place of `--no-watch`.
+    pub fn serve_with_args(
+        config: &Path,
+        socket: PathBuf,
+        dir: tempfile::TempDir,
+        args: &[&str],
+    ) -> Result<Plugin, String> {
         let log = std::fs::File::create(dir.path().join("plugin.log")).expect("log file");
         let child = portcullis()
             .args(["serve", "--config"])
@@ -121,6 +132,11 @@ impl Plugin {
             .arg(&socket)
             .arg("--state-dir")
             .arg(dir.path().join("state"))
+            .arg("--cache-dir")
+            .arg(dir.path().join("cache"))
+            .arg("--admin-socket")
+            .arg(dir.path().join("admin.sock"))
+            .args(args)
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -143,6 +159,16 @@ impl Plugin {
             );
             std::thread::sleep(Duration::from_millis(10));
         }
+    }
+
+    /// Its admin socket.
+    pub fn admin_socket(&self) -> PathBuf {
+        self.dir.path().join("admin.sock")
+    }
+
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// What the plugin wrote to stderr so far.

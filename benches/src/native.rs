@@ -37,6 +37,8 @@ struct NativeModule {
 /// plugin.toml order, first deny wins, same messages.
 pub struct NativeChain {
     modules: Vec<NativeModule>,
+    /// Stands in for the wasm chain's version in decisions and logs.
+    version: Arc<str>,
 }
 
 impl NativeChain {
@@ -62,7 +64,10 @@ impl NativeChain {
                 })
             })
             .collect::<anyhow::Result<_>>()?;
-        Ok(NativeChain { modules })
+        Ok(NativeChain {
+            modules,
+            version: Arc::from("native"),
+        })
     }
 }
 
@@ -84,6 +89,7 @@ impl Decide for NativeChain {
                 fuel_used: 0,
                 elapsed: started.elapsed(),
                 monitor: false,
+                warm: false,
             };
             let denial = report.denial();
             reports.push(report);
@@ -91,6 +97,7 @@ impl Decide for NativeChain {
                 return ChainDecision {
                     allow: false,
                     msg,
+                    version: self.version.clone(),
                     reports,
                 };
             }
@@ -98,6 +105,7 @@ impl Decide for NativeChain {
         ChainDecision {
             allow: true,
             msg: String::new(),
+            version: self.version.clone(),
             reports,
         }
     }

@@ -9,7 +9,8 @@ use std::time::Duration;
 use portcullis_envelope::Envelope;
 use portcullis_envelope::envelope::ConfigPrefix;
 
-use crate::config::{Config, Mode};
+use crate::config::{Config, Mode, ModuleSpec};
+use crate::metrics::{Metrics, ModuleMeter, ModuleTotals};
 use crate::sandbox::{GuestDecision, GuestFailure, LoadError, PolicyModule, Sandbox};
 
 /// What the server asks for every request: a decision on one envelope. Implemented by [`Chain`], by the reloadable chain that `serve`
@@ -28,12 +29,15 @@ pub trait Decide: Send + Sync + 'static {
 /// accepted before the chain exists, so nothing is compiled on the request path.
 pub struct Chain {
     modules: Vec<ChainModule>,
+    /// See [`Chain::version`].
+    version: Arc<str>,
 }
 
 struct ChainModule {
     module: PolicyModule,
     config_prefix: ConfigPrefix,
     mode: Mode,
+    meter: ModuleMeter,
 }
 
 /// What the chain decided, and what each module that ran did.
@@ -43,6 +47,8 @@ pub struct ChainDecision {
     pub allow: bool,
     /// The deny message for Docker (empty on allow).
     pub msg: String,
+    /// The version of the chain that decided (see [`Chain::version`]).
+    pub version: Arc<str>,
     /// One report per module that ran, in order; modules after a deny do not run.
     pub reports: Vec<ModuleReport>,
 }
@@ -60,6 +66,8 @@ pub struct ModuleReport {
     pub elapsed: Duration,
     /// It runs in monitor mode: its deny or failure was logged, not enforced.
     pub monitor: bool,
+    /// The thread's warm instance served it (no instantiation).
+    pub warm: bool,
 }
 
 /// A module's answer.
@@ -109,22 +117,101 @@ impl ModuleReport {
     }
 }
 
+/// What `portcullis status` shows of one module.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ModuleStatus {
+    /// Its name.
+    pub name: String,
+    /// SHA-256 of its file.
+    pub digest: String,
+    /// Its limits.
+    pub fuel: u64,
+    /// Linear-memory cap, MiB.
+    pub memory_mib: u32,
+    /// Deadline per call, ms.
+    pub timeout_ms: u64,
+    /// `enforce` or `monitor`.
+    pub mode: &'static str,
+    /// Whether threads keep warm instances of it.
+    pub reuse_instances: bool,
+    /// Whether it judges the response phase.
+    pub response_phase: bool,
+    /// Where its compiled code came from when the chain was built.
+    pub compiled_from: &'static str,
+    /// Its calls since Portcullis started (across reloads, by name).
+    #[serde(flatten)]
+    pub totals: ModuleTotals,
+}
+
 impl Chain {
-    /// Compiles and checks every module of `config`, in order.
+    /// Compiles and checks every module of `config`, in order; its calls
+    /// are counted, but exported nowhere.
     pub fn build(sandbox: &Sandbox, config: &Config) -> Result<Chain, LoadError> {
+        Chain::build_metered(sandbox, config, None)
+    }
+
+    /// [`build`](Self::build), counting each module's calls (and its load)
+    /// in `metrics`.
+    pub fn build_metered(
+        sandbox: &Sandbox,
+        config: &Config,
+        metrics: Option<&Metrics>,
+    ) -> Result<Chain, LoadError> {
         let modules = config
             .modules
             .iter()
             .map(|spec| {
                 let module = sandbox.load(spec)?;
+                let meter = match metrics {
+                    Some(metrics) => {
+                        metrics.module_loaded(spec.name.as_str(), module.compiled_from().label());
+                        metrics.module_meter(&spec.name, spec.mode)
+                    }
+                    None => ModuleMeter::default(),
+                };
                 Ok(ChainModule {
                     module,
                     config_prefix: ConfigPrefix::new(&spec.config),
                     mode: spec.mode,
+                    meter,
                 })
             })
             .collect::<Result<Vec<_>, LoadError>>()?;
-        Ok(Chain { modules })
+        let version = chain_version(config.modules.iter().zip(&modules));
+        Ok(Chain { modules, version })
+    }
+
+    /// A short hash of everything that decides: each module's name, file
+    /// digest, limits, mode, options and config, in order. Two chains with
+    /// the same version decide alike; it is in status, metrics and every
+    /// decision-log line.
+    pub fn version(&self) -> &Arc<str> {
+        &self.version
+    }
+
+    /// Each module as `portcullis status` shows it.
+    pub fn status(&self) -> Vec<ModuleStatus> {
+        self.modules
+            .iter()
+            .map(|m| {
+                let limits = m.module.limits();
+                ModuleStatus {
+                    name: m.module.name().to_owned(),
+                    digest: m.module.digest().to_owned(),
+                    fuel: limits.fuel,
+                    memory_mib: limits.memory_mib,
+                    timeout_ms: limits.timeout_ms,
+                    mode: match m.mode {
+                        Mode::Enforce => "enforce",
+                        Mode::Monitor => "monitor",
+                    },
+                    reuse_instances: m.module.reuses_instances(),
+                    response_phase: m.module.judges_responses(),
+                    compiled_from: m.module.compiled_from().label(),
+                    totals: m.meter.totals(),
+                }
+            })
+            .collect()
     }
 
     /// Module names, in order.
@@ -149,6 +236,7 @@ impl Chain {
             module,
             config_prefix,
             mode,
+            meter,
         } in &self.modules
         {
             // Request-only modules cost nothing in the response phase.
@@ -167,6 +255,7 @@ impl Chain {
                     fuel_used: call.fuel_used,
                     elapsed: call.elapsed,
                     monitor,
+                    warm: call.warm,
                 },
                 // The sandbox does not panic; if it ever did, the request is still denied.
                 Err(_) => ModuleReport {
@@ -177,8 +266,10 @@ impl Chain {
                     fuel_used: 0,
                     elapsed: Duration::ZERO,
                     monitor,
+                    warm: false,
                 },
             };
+            meter.observe(&report);
             let denial = report.denial();
             reports.push(report);
             if let Some(msg) = denial {
@@ -190,6 +281,7 @@ impl Chain {
                 return ChainDecision {
                     allow: false,
                     msg,
+                    version: self.version.clone(),
                     reports,
                 };
             }
@@ -197,9 +289,35 @@ impl Chain {
         ChainDecision {
             allow: true,
             msg: String::new(),
+            version: self.version.clone(),
             reports,
         }
     }
+}
+
+/// See [`Chain::version`]: the first 16 hex digits of a SHA-256 over a
+/// canonical JSON of the chain.
+fn chain_version<'a>(modules: impl Iterator<Item = (&'a ModuleSpec, &'a ChainModule)>) -> Arc<str> {
+    let canonical: Vec<serde_json::Value> = modules
+        .map(|(spec, loaded)| {
+            let limits = spec.limits;
+            serde_json::json!({
+                "name": spec.name,
+                "digest": loaded.module.digest(),
+                "fuel": limits.fuel,
+                "memory_mib": limits.memory_mib,
+                "timeout_ms": limits.timeout_ms,
+                "state_keys": limits.state_keys,
+                "state_mib": limits.state_mib,
+                "mode": format!("{:?}", spec.mode),
+                "reuse_instances": spec.reuse_instances,
+                "response_phase": spec.response_phase,
+                "config": spec.config,
+            })
+        })
+        .collect();
+    let text = serde_json::Value::Array(canonical).to_string();
+    Arc::from(&crate::sandbox::sha256_hex(text.as_bytes())[..16])
 }
 
 impl Decide for Chain {

@@ -25,6 +25,13 @@ pub const DEFAULT_STATE_KEYS: u64 = 100_000;
 /// MiB of keys and values a module may hold in host state by default.
 pub const DEFAULT_STATE_MIB: u64 = 64;
 
+/// Where compiled modules are cached when `[plugin] cache_dir` is not given.
+pub const DEFAULT_CACHE_DIR: &str = "/var/cache/portcullis";
+/// The admin socket when `[admin] socket` is not given.
+pub const DEFAULT_ADMIN_SOCKET: &str = "/run/portcullis/admin.sock";
+/// Decision-log lines queued for the writer before new ones are dropped.
+pub const DEFAULT_LOG_QUEUE: u64 = 8192;
+
 /// Most serving threads `[plugin] workers` may ask for.
 const MAX_WORKERS: u64 = 64;
 
@@ -48,6 +55,66 @@ pub struct Config {
     /// `[plugin] state_dir`: where modules' host state is kept (resolved
     /// against the config's directory), opened only if a module uses state.
     pub state_dir: PathBuf,
+    /// `[plugin] watch`: reload when plugin.toml or a module file changes.
+    pub watch: bool,
+    /// `[plugin] cache_dir` (resolved like `state_dir`): compiled modules
+    /// by content hash; `None` when `compile_cache = false`.
+    pub cache_dir: Option<PathBuf>,
+    /// `[admin]`: the operator's socket and the optional metrics listener.
+    pub admin: AdminSettings,
+    /// `[log]`: the decision log.
+    pub log: LogSettings,
+}
+
+/// `[admin]`: where operators reach a running Portcullis.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminSettings {
+    /// The admin socket (status, reload, metrics), created with mode 0600.
+    pub socket: PathBuf,
+    /// `metrics_address`: also serve `GET /metrics` (and nothing else) on
+    /// this TCP address.
+    pub metrics_address: Option<std::net::SocketAddr>,
+}
+
+/// `[log]`: what the decision log writes, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogSettings {
+    /// `format`: one human-readable line (the default) or one JSON object
+    /// per decision (docs/decision-log.md).
+    pub format: LogFormat,
+    /// `destination`: `"stderr"` (the default), `"off"`, or a file path
+    /// (resolved against the config's directory; reopened on SIGUSR1).
+    pub destination: LogDestination,
+    /// `denials_only`: skip allowed calls.
+    pub denials_only: bool,
+    /// `bodies`: include request and response bodies, as redacted as the
+    /// envelope redacts them (off by default: bodies carry secrets).
+    pub bodies: bool,
+    /// `queue`: lines waiting for the writer; beyond it lines are dropped
+    /// (and counted), never waited for.
+    pub queue: usize,
+}
+
+/// The decision log's line format.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// `key=value` text, as `tracing` writes it.
+    #[default]
+    Text,
+    /// One JSON object per line, schema in docs/decision-log.md.
+    Json,
+}
+
+/// Where decision-log lines go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogDestination {
+    /// Standard error (with the diagnostics).
+    Stderr,
+    /// Appended to this file.
+    File(PathBuf),
+    /// Nowhere.
+    Off,
 }
 
 impl Config {
@@ -128,17 +195,39 @@ pub struct ConfigError {
 struct RawConfig {
     plugin: Option<RawPlugin>,
     defaults: Option<RawLimits>,
+    admin: Option<RawAdmin>,
+    log: Option<RawLog>,
     #[serde(default, rename = "module")]
     modules: Vec<Spanned<RawModule>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawAdmin {
+    socket: Option<PathBuf>,
+    metrics_address: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawLog {
+    format: Option<LogFormat>,
+    destination: Option<Spanned<String>>,
+    denials_only: Option<bool>,
+    bodies: Option<bool>,
+    queue: Option<Spanned<u64>>,
+}
+
+#[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawPlugin {
     name: Option<Spanned<String>>,
     socket: Option<PathBuf>,
     workers: Option<Spanned<u64>>,
     state_dir: Option<PathBuf>,
+    watch: Option<bool>,
+    cache_dir: Option<PathBuf>,
+    compile_cache: Option<bool>,
 }
 
 #[derive(Deserialize, Default)]
@@ -192,12 +281,7 @@ impl Config {
             message: e.message().trim().to_owned(),
         })?;
 
-        let plugin = raw.plugin.unwrap_or(RawPlugin {
-            name: None,
-            socket: None,
-            workers: None,
-            state_dir: None,
-        });
+        let plugin = raw.plugin.unwrap_or_default();
         let workers = match &plugin.workers {
             Some(_) => Some(positive(&plugin.workers, 1, "workers", MAX_WORKERS, &at)? as usize),
             None => None,
@@ -253,6 +337,49 @@ impl Config {
                 .state_dir
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_STATE_DIR)),
         );
+        let cache_dir = plugin.compile_cache.unwrap_or(true).then(|| {
+            base.join(
+                plugin
+                    .cache_dir
+                    .unwrap_or_else(|| PathBuf::from(DEFAULT_CACHE_DIR)),
+            )
+        });
+        let admin = raw.admin.unwrap_or_default();
+        let admin = AdminSettings {
+            socket: base.join(
+                admin
+                    .socket
+                    .unwrap_or_else(|| PathBuf::from(DEFAULT_ADMIN_SOCKET)),
+            ),
+            metrics_address: match admin.metrics_address {
+                Some(address) => Some(address.get_ref().parse().map_err(|e| {
+                    at(
+                        address.span(),
+                        format!(
+                            "metrics_address \"{}\" is not an IP:port address: {e}",
+                            address.get_ref()
+                        ),
+                    )
+                })?),
+                None => None,
+            },
+        };
+        let log = raw.log.unwrap_or_default();
+        let log = LogSettings {
+            format: log.format.unwrap_or_default(),
+            destination: match log.destination {
+                None => LogDestination::Stderr,
+                Some(d) => match d.get_ref().as_str() {
+                    "stderr" => LogDestination::Stderr,
+                    "off" => LogDestination::Off,
+                    "" => return Err(at(d.span(), "destination must not be empty".to_owned())),
+                    file => LogDestination::File(base.join(file)),
+                },
+            },
+            denials_only: log.denials_only.unwrap_or(false),
+            bodies: log.bodies.unwrap_or(false),
+            queue: positive(&log.queue, DEFAULT_LOG_QUEUE, "queue", 1 << 20, &at)? as usize,
+        };
         let mut names = BTreeSet::new();
         let mut modules = Vec::with_capacity(raw.modules.len());
         for entry in raw.modules {
@@ -340,8 +467,31 @@ impl Config {
             modules,
             workers,
             state_dir,
+            watch: plugin.watch.unwrap_or(true),
+            cache_dir,
+            admin,
+            log,
         })
     }
+}
+
+/// The admin socket named by the config at `path`, read leniently: only
+/// `[admin] socket` needs to make sense, so that `portcullis reload` can
+/// reach a server whose config has just been broken (and say why).
+pub fn admin_socket_of(path: &Path) -> Result<PathBuf, ConfigError> {
+    let error = |message: String| ConfigError {
+        path: path.to_owned(),
+        line: None,
+        message,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| error(format!("cannot read: {e}")))?;
+    let table: toml::Table = toml::from_str(&text).map_err(|e| error(e.message().to_owned()))?;
+    let socket = match table.get("admin").and_then(|admin| admin.get("socket")) {
+        None => DEFAULT_ADMIN_SOCKET,
+        Some(toml::Value::String(socket)) => socket.as_str(),
+        Some(_) => return Err(error("[admin] socket must be a string".to_owned())),
+    };
+    Ok(path.parent().unwrap_or(Path::new(".")).join(socket))
 }
 
 /// A limit's value, its default when unset; zero or above `max` is an error.
@@ -488,6 +638,62 @@ path = "m.wasm"
         assert_eq!(config.modules[0].path, dir.path().join("m.wasm"));
         assert_eq!(config.modules[1].config, serde_json::json!({}));
         assert_eq!(config.modules[1].line, 17);
+    }
+
+    #[test]
+    fn operating_settings_default_and_resolve_against_the_config() {
+        let dir = dir_with_module();
+        let module = "[[module]]\nname = \"a\"\npath = \"m.wasm\"\n";
+        let config = parse_in(&dir, module).unwrap();
+        assert!(config.watch);
+        assert_eq!(config.cache_dir, Some(PathBuf::from(DEFAULT_CACHE_DIR)));
+        assert_eq!(config.admin.socket, PathBuf::from(DEFAULT_ADMIN_SOCKET));
+        assert_eq!(config.admin.metrics_address, None);
+        assert_eq!(config.log.format, LogFormat::Text);
+        assert_eq!(config.log.destination, LogDestination::Stderr);
+        assert!(!config.log.denials_only && !config.log.bodies);
+
+        let config = parse_in(
+            &dir,
+            &format!(
+                "[plugin]\nwatch = false\ncache_dir = \"cache\"\n\
+                 [admin]\nsocket = \"admin.sock\"\nmetrics_address = \"127.0.0.1:9464\"\n\
+                 [log]\nformat = \"json\"\ndestination = \"decisions.log\"\ndenials_only = true\n{module}"
+            ),
+        )
+        .unwrap();
+        assert!(!config.watch);
+        assert_eq!(config.cache_dir, Some(dir.path().join("cache")));
+        assert_eq!(config.admin.socket, dir.path().join("admin.sock"));
+        assert_eq!(
+            config.admin.metrics_address,
+            Some("127.0.0.1:9464".parse().unwrap())
+        );
+        assert_eq!(config.log.format, LogFormat::Json);
+        assert_eq!(
+            config.log.destination,
+            LogDestination::File(dir.path().join("decisions.log"))
+        );
+        assert!(config.log.denials_only);
+
+        let off = parse_in(
+            &dir,
+            &format!("[plugin]\ncompile_cache = false\n[log]\ndestination = \"off\"\n{module}"),
+        )
+        .unwrap();
+        assert_eq!(
+            (off.cache_dir, off.log.destination),
+            (None, LogDestination::Off)
+        );
+
+        let err = parse_in(
+            &dir,
+            &format!("[admin]\nmetrics_address = \"localhost\"\n{module}"),
+        )
+        .unwrap_err();
+        assert_eq!(err.line, Some(2), "{err}");
+        let err = parse_in(&dir, &format!("[log]\nformat = \"yaml\"\n{module}")).unwrap_err();
+        assert_eq!(err.line, Some(2), "{err}");
     }
 
     #[test]

@@ -7,15 +7,20 @@
 //! becomes the answer. [`config`] turns `plugin.toml` into what the chain is
 //! built from. See DESIGN.md in the repository for the whole picture.
 
+pub mod admin;
+pub mod admin_client;
 pub mod chain;
 pub mod check;
 pub mod config;
+pub mod decision_log;
 pub mod logging;
+pub mod metrics;
 pub mod reload;
 pub mod sandbox;
 pub mod server;
 pub mod socket;
 pub mod state;
 pub mod state_admin;
+pub mod watch;
 
 pub use portcullis_envelope as envelope;

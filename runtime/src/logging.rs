@@ -1,10 +1,13 @@
-//! The log: one `tracing` subscriber on stderr, level from `RUST_LOG`
-//! (default `info`, which includes one `portcullis::audit` line per decision).
+//! The diagnostics log: one `tracing` subscriber on stderr, level from
+//! `RUST_LOG` (default `info`). Decisions have a log of their own
+//! (`decision_log`), which `RUST_LOG` does not filter.
 //!
-//! Lines are written by a thread of their own, so a request never waits on
-//! stderr (a slow terminal, a full pipe) to be answered. The queue does not
-//! drop lines: should it ever fill, the request that logs waits for room,
-//! and no decision goes unrecorded.
+//! Lines are written by a thread of their own, so a request seldom waits
+//! on stderr (a slow terminal, a full pipe). The queue does not drop
+//! lines: should it ever fill, the thread that logs waits for room. Few
+//! diagnostics come from the request path (a monitor-mode "would deny", a
+//! refused request); decisions go through the decision log, which drops
+//! and counts instead of waiting.
 
 /// Keeps the log's writer thread alive; dropping it flushes what is queued.
 #[must_use = "the log stops (and loses what is queued) when the guard is dropped"]

@@ -8,10 +8,12 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use portcullis::chain::Chain;
 use portcullis::config::Config;
+use portcullis::decision_log::DecisionLog;
 use portcullis::envelope::Phase;
-use portcullis::reload::{LiveChain, reload_on_sighup};
+use portcullis::metrics::Metrics;
+use portcullis::reload::{LiveChain, Overrides, reload_on_sighup};
 use portcullis::sandbox::Sandbox;
-use portcullis::server::shutdown_signal;
+use portcullis::server::{AppState, shutdown_signal};
 use portcullis::socket::BoundSocket;
 
 /// Docker authorization plugin running a chain of sandboxed WebAssembly policies.
@@ -40,6 +42,43 @@ enum Command {
         /// Keep module state here instead of the configuration's state_dir.
         #[arg(long)]
         state_dir: Option<PathBuf>,
+        /// Cache compiled modules here instead of the configuration's cache_dir.
+        #[arg(long)]
+        cache_dir: Option<PathBuf>,
+        /// Listen for `portcullis status`/`reload` here instead of [admin] socket.
+        #[arg(long)]
+        admin_socket: Option<PathBuf>,
+        /// Do not reload when plugin.toml or a module file changes
+        /// (overrides [plugin] watch).
+        #[arg(long)]
+        no_watch: bool,
+    },
+    /// Show the running chain: its version, each module's digest, limits,
+    /// mode and counts so far, and the last reload (from the admin socket).
+    ///
+    /// Exit status: 0 shown, 2 error (e.g. serve not running).
+    Status {
+        /// The plugin configuration, for its [admin] socket.
+        #[arg(long, short, default_value = "plugin.toml")]
+        config: PathBuf,
+        /// The admin socket (instead of the configuration's).
+        #[arg(long)]
+        admin_socket: Option<PathBuf>,
+        /// Print the admin socket's JSON as it is.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Reload the running chain now and print the result: the new chain
+    /// serves, or the old one keeps serving and the reason is printed.
+    ///
+    /// Exit status: 0 reloaded, 1 refused (old chain serving), 2 error.
+    Reload {
+        /// The plugin configuration, for its [admin] socket.
+        #[arg(long, short, default_value = "plugin.toml")]
+        config: PathBuf,
+        /// The admin socket (instead of the configuration's).
+        #[arg(long)]
+        admin_socket: Option<PathBuf>,
     },
     /// Evaluate one AuthZReq JSON (or a captured fixture) offline and print
     /// the decision and each module's outcome, fuel and time.
@@ -111,7 +150,31 @@ fn main() -> ExitCode {
             config,
             socket,
             state_dir,
-        } => serve(config, socket, state_dir).map(|()| ExitCode::SUCCESS),
+            cache_dir,
+            admin_socket,
+            no_watch,
+        } => serve(
+            config,
+            ServeFlags {
+                socket,
+                admin_socket,
+                no_watch,
+                overrides: Overrides {
+                    state_dir,
+                    cache_dir,
+                },
+            },
+        )
+        .map(|()| ExitCode::SUCCESS),
+        Command::Status {
+            config,
+            admin_socket,
+            json,
+        } => status(&config, admin_socket, json),
+        Command::Reload {
+            config,
+            admin_socket,
+        } => reload(&config, admin_socket),
         Command::Check {
             config,
             response,
@@ -140,14 +203,25 @@ fn load_chain(config_path: &Path, state_dir: &Path) -> anyhow::Result<(Config, C
     Ok((config, chain))
 }
 
-fn serve(
-    config_path: PathBuf,
+/// `serve`'s command-line settings.
+struct ServeFlags {
     socket: Option<PathBuf>,
-    state_dir: Option<PathBuf>,
-) -> anyhow::Result<()> {
-    let (live, config) = LiveChain::start(&config_path, state_dir.as_deref())?;
+    admin_socket: Option<PathBuf>,
+    no_watch: bool,
+    overrides: Overrides,
+}
+
+fn serve(config_path: PathBuf, flags: ServeFlags) -> anyhow::Result<()> {
+    let metrics = Arc::new(Metrics::new());
+    let (live, config) = LiveChain::start(&config_path, flags.overrides, metrics.clone())?;
     let live = Arc::new(live);
-    let socket_path = socket.unwrap_or_else(|| config.socket.clone());
+    let socket_path = flags.socket.unwrap_or_else(|| config.socket.clone());
+    let admin_path = flags
+        .admin_socket
+        .unwrap_or_else(|| config.admin.socket.clone());
+    let (log, _log_writer) =
+        DecisionLog::start(&config.log, &metrics).context("cannot open the decision log")?;
+    let log = Arc::new(log);
     // Each serving thread evaluates the requests it reads (see server.rs).
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(live.workers())
@@ -156,6 +230,7 @@ fn serve(
         .build()?;
     runtime.block_on(async {
         let (bound, listener) = BoundSocket::bind(&socket_path)?;
+        let (admin_bound, admin_listener) = BoundSocket::bind(&admin_path)?;
         let chain = live.current();
         let modules: Vec<&str> = chain.module_names().collect();
         // dockerd finds a plugin socket in /run/docker/plugins by its file stem.
@@ -165,15 +240,137 @@ fn serve(
         tracing::info!(
             plugin = %config.plugin_name,
             socket = %socket_path.display(),
+            admin = %admin_path.display(),
             chain = %modules.join(" -> "),
+            version = %chain.version(),
             "serving; start dockerd with --authorization-plugin={}",
             docker_name.as_deref().unwrap_or(&config.plugin_name)
         );
+        drop(chain);
+
+        // One shutdown signal, seen by every listener.
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let until_stopped = move || {
+            let mut stopped = stopped.clone();
+            async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            }
+        };
         tokio::spawn(reload_on_sighup(live.clone()));
-        portcullis::server::serve(bound, listener, live, shutdown_signal()).await?;
-        tracing::info!("stopped; socket removed");
-        Ok(())
+        tokio::spawn(reopen_on_sigusr1(log.clone()));
+        if config.watch && !flags.no_watch {
+            portcullis::watch::spawn(live.clone()).context("cannot watch the config")?;
+        }
+        let admin = tokio::spawn(portcullis::admin::serve(
+            admin_bound,
+            admin_listener,
+            live.clone(),
+            until_stopped(),
+        ));
+        if let Some(address) = config.admin.metrics_address {
+            let listener = tokio::net::TcpListener::bind(address)
+                .await
+                .with_context(|| format!("cannot listen for metrics on {address}"))?;
+            tracing::info!(target: "portcullis::admin", "metrics on http://{address}/metrics");
+            tokio::spawn(portcullis::admin::serve_metrics(
+                listener,
+                metrics.clone(),
+                until_stopped(),
+            ));
+        }
+        let state = AppState {
+            decider: live,
+            log,
+            metrics,
+        };
+        let plugin = portcullis::server::serve(bound, listener, state, until_stopped());
+        let signal = async move {
+            shutdown_signal().await;
+            let _ = stop.send(true);
+        };
+        let (served, ()) = tokio::join!(plugin, signal);
+        served?;
+        admin.await??;
+        tracing::info!("stopped; sockets removed");
+        anyhow::Ok(())
     })
+}
+
+/// Reopens the decision log's file on every SIGUSR1 (after logrotate).
+async fn reopen_on_sigusr1(log: Arc<DecisionLog>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut usr1) = signal(SignalKind::user_defined1()) else {
+        tracing::error!("cannot install the SIGUSR1 handler; the decision log is never reopened");
+        return;
+    };
+    while usr1.recv().await.is_some() {
+        log.reopen();
+    }
+}
+
+/// The admin socket to talk to: `--admin-socket`, else the config's.
+fn admin_socket(config: &Path, flag: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    match flag {
+        Some(socket) => Ok(socket),
+        None => Ok(portcullis::config::admin_socket_of(config)?),
+    }
+}
+
+/// Runs one admin request on a small runtime of its own.
+fn admin_request(
+    socket: &Path,
+    method: &str,
+    path: &str,
+) -> anyhow::Result<portcullis::admin_client::AdminAnswer> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(portcullis::admin_client::request(socket, method, path))
+}
+
+fn status(config: &Path, flag: Option<PathBuf>, json: bool) -> anyhow::Result<ExitCode> {
+    let socket = admin_socket(config, flag)?;
+    let answer = admin_request(&socket, "GET", "/status")?;
+    anyhow::ensure!(
+        answer.status == 200,
+        "the admin socket answered {}: {}",
+        answer.status,
+        String::from_utf8_lossy(&answer.body)
+    );
+    if json {
+        println!("{}", String::from_utf8_lossy(&answer.body));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let status: portcullis::admin::Status =
+        serde_json::from_slice(&answer.body).context("the admin socket's status is not JSON")?;
+    print!("{}", portcullis::admin::render_status(&status));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn reload(config: &Path, flag: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let socket = admin_socket(config, flag)?;
+    let answer = admin_request(&socket, "POST", "/reload")?;
+    let reloaded: portcullis::admin::ReloadAnswer = serde_json::from_slice(&answer.body)
+        .with_context(|| {
+            format!(
+                "the admin socket answered {}: {}",
+                answer.status,
+                String::from_utf8_lossy(&answer.body)
+            )
+        })?;
+    if reloaded.ok {
+        println!(
+            "reloaded: chain {} serving, {}",
+            reloaded.version, reloaded.message
+        );
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!(
+            "reload failed, still serving chain {} (generation {}): {}",
+            reloaded.version, reloaded.generation, reloaded.message
+        );
+        Ok(ExitCode::from(1))
+    }
 }
 
 fn check(config_path: PathBuf, request_path: PathBuf, response: bool) -> anyhow::Result<ExitCode> {

@@ -11,7 +11,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context as _;
 use arc_swap::ArcSwap;
@@ -19,20 +19,42 @@ use portcullis_envelope::Envelope;
 
 use crate::chain::{Chain, ChainDecision, Decide};
 use crate::config::Config;
-use crate::sandbox::Sandbox;
+use crate::metrics::Metrics;
+use crate::sandbox::{CompiledFrom, Sandbox};
+
+/// `serve`'s command-line settings, which outrank the config's, on
+/// reloads too.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--state-dir`.
+    pub state_dir: Option<PathBuf>,
+    /// `--cache-dir`.
+    pub cache_dir: Option<PathBuf>,
+}
 
 /// The serving chain, swappable while requests run through it.
 pub struct LiveChain {
     sandbox: Sandbox,
     config_path: PathBuf,
-    /// `serve --state-dir`, which outranks the config's, on reloads too.
-    state_dir_override: Option<PathBuf>,
+    overrides: Overrides,
     /// The settings a reload cannot change (the socket is already bound).
     fixed: FixedSettings,
     current: ArcSwap<Chain>,
     generation: AtomicU64,
     /// Serializes reloads: two at once would race to swap.
-    reloading: std::sync::Mutex<()>,
+    reloading: std::sync::Mutex<LastReload>,
+    metrics: Arc<Metrics>,
+}
+
+/// The last reload's time and result, for `portcullis status`.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct LastReload {
+    /// When it finished (RFC 3339); `None` before the first reload.
+    pub at: Option<String>,
+    /// Whether the new chain serves.
+    pub ok: Option<bool>,
+    /// What it did, or why it failed.
+    pub message: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,15 +63,29 @@ struct FixedSettings {
     socket: PathBuf,
     workers: usize,
     state_dir: PathBuf,
+    cache_dir: Option<PathBuf>,
+    watch: bool,
+    admin: crate::config::AdminSettings,
+    log: crate::config::LogSettings,
 }
 
 impl FixedSettings {
-    fn of(config: &Config, state_dir_override: Option<&Path>) -> FixedSettings {
+    fn of(config: &Config, overrides: &Overrides) -> FixedSettings {
         FixedSettings {
             plugin_name: config.plugin_name.clone(),
             socket: config.socket.clone(),
             workers: config.worker_threads(),
-            state_dir: state_dir_override.map_or_else(|| config.state_dir.clone(), Path::to_owned),
+            state_dir: overrides
+                .state_dir
+                .clone()
+                .unwrap_or_else(|| config.state_dir.clone()),
+            cache_dir: overrides
+                .cache_dir
+                .clone()
+                .or_else(|| config.cache_dir.clone()),
+            watch: config.watch,
+            admin: config.admin.clone(),
+            log: config.log.clone(),
         }
     }
 }
@@ -61,8 +97,11 @@ pub struct Reloaded {
     pub generation: u64,
     /// Modules in the new chain.
     pub modules: usize,
-    /// Of those, how many were compiled anew (the rest reused unchanged bytes).
+    /// Of those, how many were compiled anew (the rest reused code compiled
+    /// earlier from the same bytes, in memory or in the on-disk cache).
     pub compiled: usize,
+    /// The new chain's version.
+    pub version: Arc<str>,
     /// From the start of the reload to the new chain serving.
     pub elapsed: Duration,
 }
@@ -70,27 +109,49 @@ pub struct Reloaded {
 impl LiveChain {
     /// Loads `config_path` and builds generation 0 of its chain, in an
     /// engine whose instance pool is sized for its workers and modules,
-    /// keeping module state in `state_dir` if given (else the config's).
+    /// with `overrides` outranking the config, counting in `metrics`.
     pub fn start(
         config_path: &Path,
-        state_dir: Option<&Path>,
+        overrides: Overrides,
+        metrics: Arc<Metrics>,
     ) -> anyhow::Result<(LiveChain, Config)> {
         let config = Config::load(config_path)?;
-        let fixed = FixedSettings::of(&config, state_dir);
+        let fixed = FixedSettings::of(&config, &overrides);
         let sandbox = Sandbox::for_chain(fixed.workers, config.modules.len())
             .context("cannot create the wasm engine")?
-            .with_state_dir(fixed.state_dir.clone());
-        let chain = Chain::build(&sandbox, &config)?;
+            .with_state_dir(fixed.state_dir.clone())
+            .with_cache_dir(fixed.cache_dir.clone());
+        let chain = Chain::build_metered(&sandbox, &config, Some(&metrics))?;
+        metrics.serving(chain.version(), 0);
         let live = LiveChain {
             sandbox,
             config_path: config_path.to_owned(),
-            state_dir_override: state_dir.map(Path::to_owned),
+            overrides,
             fixed,
             current: ArcSwap::from_pointee(chain),
             generation: AtomicU64::new(0),
-            reloading: std::sync::Mutex::new(()),
+            reloading: std::sync::Mutex::new(LastReload::default()),
+            metrics,
         };
         Ok((live, config))
+    }
+
+    /// The config file it reloads from.
+    pub fn config_path(&self) -> &Path {
+        &self.config_path
+    }
+
+    /// The metrics it counts in.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// The last reload's time and result (waits for one in progress).
+    pub fn last_reload(&self) -> LastReload {
+        self.reloading
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Serving threads to start (fixed until restart).
@@ -112,14 +173,34 @@ impl LiveChain {
     /// the serving chain is untouched. Blocking (compiles): call it off the
     /// async threads.
     pub fn reload(&self) -> anyhow::Result<Reloaded> {
-        let _one_at_a_time = self.reloading.lock().unwrap_or_else(|p| p.into_inner());
+        let mut last = self.reloading.lock().unwrap_or_else(|p| p.into_inner());
+        let result = self.reload_now();
+        self.metrics.reloaded(result.is_ok());
+        *last = LastReload {
+            at: Some(humantime::format_rfc3339_millis(SystemTime::now()).to_string()),
+            ok: Some(result.is_ok()),
+            message: Some(match &result {
+                Ok(done) => format!(
+                    "generation {} ({} modules, {} compiled) in {:.1} ms",
+                    done.generation,
+                    done.modules,
+                    done.compiled,
+                    done.elapsed.as_secs_f64() * 1e3
+                ),
+                Err(err) => format!("{err:#}"),
+            }),
+        };
+        result
+    }
+
+    fn reload_now(&self) -> anyhow::Result<Reloaded> {
         let started = Instant::now();
         let config = Config::load(&self.config_path)?;
-        let fixed = FixedSettings::of(&config, self.state_dir_override.as_deref());
+        let fixed = FixedSettings::of(&config, &self.overrides);
         if fixed != self.fixed {
             tracing::warn!(
                 target: "portcullis::reload",
-                "[plugin] name, socket, workers and state_dir take effect only on restart; still serving {} on {} with {} workers",
+                "[plugin] name, socket, workers, state_dir, cache_dir, watch, [admin] and [log] take effect only on restart; still serving {} on {} with {} workers",
                 self.fixed.plugin_name,
                 self.fixed.socket.display(),
                 self.fixed.workers
@@ -131,16 +212,22 @@ impl LiveChain {
         {
             anyhow::bail!(why);
         }
-        let chain = Chain::build(&self.sandbox, &config)?;
+        let chain = Chain::build_metered(&self.sandbox, &config, Some(&self.metrics))?;
         let modules = chain.modules().count();
-        let compiled = chain.modules().filter(|m| !m.was_reused()).count();
+        let compiled = chain
+            .modules()
+            .filter(|m| m.compiled_from() == CompiledFrom::Compiler)
+            .count();
+        let version = chain.version().clone();
         self.current.store(Arc::new(chain));
         let generation = self.generation.fetch_add(1, Ordering::AcqRel) + 1;
+        self.metrics.serving(&version, generation);
         let reloaded = Reloaded {
             generation,
             modules,
             compiled,
             elapsed: started.elapsed(),
+            version,
         };
         self.sandbox.forget_modules_except(self.current().modules());
         Ok(reloaded)
@@ -155,6 +242,7 @@ impl LiveChain {
                 generation = done.generation,
                 modules = done.modules,
                 compiled = done.compiled,
+                version = %done.version,
                 elapsed_ms = done.elapsed.as_secs_f64() * 1e3,
                 chain = %self.current().module_names().collect::<Vec<_>>().join(" -> "),
                 "chain reloaded"

@@ -4,8 +4,9 @@
 //! Nothing outside this module touches wasmtime. Its rooms: the engine, the
 //! instance pool and loading (here), the ABI checks at load (`abi.rs`),
 //! one call and what it hands back (`call.rs`), the host side of a call's
-//! store (`guest.rs`: WASI, limits, the `portcullis` imports), and the warm
-//! instances (`warm.rs`).
+//! store (`guest.rs`: WASI, limits, the `portcullis` imports), the warm
+//! instances (`warm.rs`), and the on-disk cache of compiled modules
+//! (`cache.rs`).
 //!
 //! A module that does not declare itself reusable gets a fresh instance in
 //! a fresh store for every call, discarded once the evaluation is over: no
@@ -18,7 +19,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
@@ -34,11 +35,13 @@ use crate::config::{Limits, ModuleSpec};
 use crate::state::{StagedWrites, StateQuota, StateStore};
 
 mod abi;
+mod cache;
 mod call;
 mod guest;
 mod warm;
 
 use abi::check_abi;
+use cache::CompileCache;
 use call::{CallError, Entry, Exports, call_entry, complete, deadline_ticks};
 use guest::{
     GuestState, ModuleState, host_log, host_state_delete, host_state_get, host_state_put,
@@ -141,6 +144,8 @@ pub struct GuestCall {
     pub fuel_used: u64,
     /// Wall time, instantiation included.
     pub elapsed: Duration,
+    /// It ran in this thread's warm instance (no instantiation).
+    pub warm: bool,
 }
 
 /// The engine shared by every module (and every reloaded chain), with the
@@ -155,6 +160,11 @@ pub struct Sandbox {
     /// Compiled modules by their exact file contents, so that a reload
     /// compiles only the modules that changed.
     compiled: Mutex<HashMap<Arc<[u8]>, Module>>,
+    /// Where compiled modules are kept across restarts (`None`: nowhere),
+    /// and that cache once opened on first compile (`None` inside: it was
+    /// refused, and modules are compiled every time).
+    cache_dir: Option<PathBuf>,
+    disk_cache: OnceLock<Option<CompileCache>>,
     /// Instances the pool holds at once (see [`slots_needed`]).
     slots: u32,
     /// Where host state lives, and the database once a module needs it.
@@ -218,6 +228,8 @@ impl Sandbox {
             engine,
             linker: Arc::new(linker),
             compiled: Mutex::new(HashMap::new()),
+            cache_dir: None,
+            disk_cache: OnceLock::new(),
             slots,
             state_dir: PathBuf::from(crate::config::DEFAULT_STATE_DIR),
             state: Mutex::new(None),
@@ -228,6 +240,33 @@ impl Sandbox {
     pub fn with_state_dir(mut self, dir: PathBuf) -> Sandbox {
         self.state_dir = dir;
         self
+    }
+
+    /// Keeps compiled modules in `dir` across restarts (`None`, the default:
+    /// compiles every module at start). The directory is opened on the
+    /// first compile; if it is refused, a warning says why and modules are
+    /// compiled as without it.
+    pub fn with_cache_dir(mut self, dir: Option<PathBuf>) -> Sandbox {
+        self.cache_dir = dir;
+        self.disk_cache = OnceLock::new();
+        self
+    }
+
+    /// The on-disk cache, opened on first use; `None` if there is none.
+    fn disk_cache(&self) -> Option<&CompileCache> {
+        self.disk_cache
+            .get_or_init(|| {
+                let dir = self.cache_dir.as_deref()?;
+                CompileCache::open(dir)
+                    .inspect_err(|err| {
+                        tracing::warn!(
+                            target: "portcullis::cache",
+                            "compiling without the module cache: {err}"
+                        );
+                    })
+                    .ok()
+            })
+            .as_ref()
     }
 
     /// The state database, opened on first use.
@@ -261,18 +300,33 @@ impl Sandbox {
         ))
     }
 
-    /// Compiles `source`, or reuses the module compiled earlier from the
-    /// same bytes. Returns the module and whether it was reused.
-    fn compile(&self, source: &Arc<[u8]>) -> wasmtime::Result<(Module, bool)> {
+    /// The module of `source` (whose SHA-256 is `digest`), cheapest first:
+    /// compiled earlier in this process from the same bytes, deserialized
+    /// from the disk cache, or compiled now (and then cached on disk).
+    fn compile(
+        &self,
+        source: &Arc<[u8]>,
+        digest: &str,
+    ) -> wasmtime::Result<(Module, CompiledFrom)> {
         let mut compiled = self.compiled.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(module) = compiled.get(source) {
-            return Ok((module.clone(), true));
+            return Ok((module.clone(), CompiledFrom::Memory));
         }
-        let module = Module::new(&self.engine, source);
-        release_compiler_memory();
-        let module = module?;
+        let cache = self.disk_cache();
+        let (module, from) = match cache.and_then(|cache| cache.load(&self.engine, digest)) {
+            Some(module) => (module, CompiledFrom::DiskCache),
+            None => {
+                let module = Module::new(&self.engine, source);
+                if let (Ok(module), Some(cache)) = (&module, cache) {
+                    cache.store(digest, module);
+                }
+                // After `store`: serializing allocates a copy of the code.
+                release_compiler_memory();
+                (module?, CompiledFrom::Compiler)
+            }
+        };
         compiled.insert(source.clone(), module.clone());
-        Ok((module, false))
+        Ok((module, from))
     }
 
     /// Drops compiled modules whose bytes no module of `keep` was loaded
@@ -301,8 +355,9 @@ impl Sandbox {
         let source: Arc<[u8]> = std::fs::read(path)
             .map_err(|e| fail(LoadErrorKind::Unreadable)(format!("cannot read: {e}")))?
             .into();
-        let (module, reused) = self
-            .compile(&source)
+        let digest = sha256_hex(&source);
+        let (module, compiled_from) = self
+            .compile(&source, &digest)
             .map_err(|e| fail(LoadErrorKind::Compile)(format!("does not compile: {e:#}")))?;
         check_abi(&module).map_err(fail(LoadErrorKind::Abi))?;
         let pre = self
@@ -320,6 +375,7 @@ impl Sandbox {
         };
         let policy = PolicyModule {
             name: name.to_owned(),
+            digest,
             limits,
             has_initialize: has_export("_initialize"),
             has_validate_config: has_export("portcullis_validate_config"),
@@ -332,7 +388,7 @@ impl Sandbox {
             pre,
             engine: self.engine.clone(),
             source,
-            reused,
+            compiled_from,
             token: Arc::new(warm::Token::new()),
         };
         if policy.has_validate_config {
@@ -411,6 +467,29 @@ const KEEP_RESIDENT: usize = 128 * 1024;
 /// long-lived instance can accumulate (heap fragmentation, caches).
 pub(crate) const MAX_CALLS_PER_INSTANCE: u32 = 10_000;
 
+/// Where loading a module got its compiled code from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompiledFrom {
+    /// An earlier load in this process compiled the same bytes.
+    Memory,
+    /// Deserialized from the cache directory, where an earlier process
+    /// (or load) stored it.
+    DiskCache,
+    /// Compiled now.
+    Compiler,
+}
+
+impl CompiledFrom {
+    /// Its name in logs and metrics.
+    pub fn label(self) -> &'static str {
+        match self {
+            CompiledFrom::Memory => "memory",
+            CompiledFrom::DiskCache => "disk_cache",
+            CompiledFrom::Compiler => "compiler",
+        }
+    }
+}
+
 /// A compiled module, checked against ABI v1, ready to be instantiated per call.
 ///
 /// Invariant: its exports and imports passed [`check_abi`] and linking.
@@ -431,7 +510,10 @@ pub struct PolicyModule {
     pre: InstancePre<GuestState>,
     engine: Engine,
     source: Arc<[u8]>,
-    reused: bool,
+    /// SHA-256 of `source`, hex.
+    digest: String,
+    /// Where its compiled code came from.
+    compiled_from: CompiledFrom,
     /// Names this module's warm instances; they go when it goes.
     token: Arc<warm::Token>,
 }
@@ -443,14 +525,36 @@ impl PolicyModule {
         self.response_phase
     }
 
-    /// Whether loading it reused a module compiled earlier from the same bytes.
+    /// Whether loading it reused a module compiled earlier in this process
+    /// from the same bytes ([`CompiledFrom::Memory`]).
     pub fn was_reused(&self) -> bool {
-        self.reused
+        self.compiled_from == CompiledFrom::Memory
+    }
+
+    /// Where loading it got its compiled code from.
+    pub fn compiled_from(&self) -> CompiledFrom {
+        self.compiled_from
     }
 
     /// The module's name in plugin.toml.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// SHA-256 of the module file, hex: what is running, for status and
+    /// the chain version.
+    pub fn digest(&self) -> &str {
+        &self.digest
+    }
+
+    /// Its sandbox limits.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Whether each serving thread keeps a warm instance of it.
+    pub fn reuses_instances(&self) -> bool {
+        self.reuse
     }
 
     /// Runs `portcullis_authorize` on `envelope` with the module's `config`
@@ -486,7 +590,7 @@ impl PolicyModule {
         let outcome = self
             .instantiate(&mut store)
             .and_then(|exports| call_entry(&mut store, &exports, entry, input));
-        self.finish_call(&mut store, outcome, started).0
+        self.finish_call(&mut store, outcome, started, false).0
     }
 
     /// One call in this thread's warm instance of the module (instantiated
@@ -494,17 +598,17 @@ impl PolicyModule {
     /// printed nothing, and for at most [`MAX_CALLS_PER_INSTANCE`] calls.
     fn invoke_warm(&self, input: [&[u8]; 2], envelope: &Arc<Envelope>) -> GuestCall {
         let started = Instant::now();
-        let (mut store, exports, calls) = match warm::take(self.token.id()) {
+        let (mut store, exports, calls, warm) = match warm::take(self.token.id()) {
             Some(warm) => {
                 let mut store = warm.store;
                 self.begin_call(&mut store, Some(envelope));
-                (store, Ok(warm.exports), warm.calls)
+                (store, Ok(warm.exports), warm.calls, true)
             }
             None => {
                 let mut store = self.new_store();
                 self.begin_call(&mut store, Some(envelope));
                 let exports = self.instantiate(&mut store);
-                (store, exports, 0)
+                (store, exports, 0, false)
             }
         };
         let outcome = exports.and_then(|exports| {
@@ -514,7 +618,7 @@ impl PolicyModule {
             Ok((decision, exports)) => (Ok(decision), Some(exports)),
             Err(err) => (Err(err), None),
         };
-        let (call, printed) = self.finish_call(&mut store, outcome, started);
+        let (call, printed) = self.finish_call(&mut store, outcome, started, warm);
         if let Some(exports) = exports.filter(|_| !printed && calls + 1 < MAX_CALLS_PER_INSTANCE) {
             warm::put_back(
                 &self.token,
@@ -563,6 +667,7 @@ impl PolicyModule {
         store: &mut Store<GuestState>,
         outcome: Result<GuestDecision, CallError>,
         started: Instant,
+        warm: bool,
     ) -> (GuestCall, bool) {
         let outcome = outcome.map_err(|err| self.classify(err, store.data()));
         let fuel_used = self
@@ -593,6 +698,7 @@ impl PolicyModule {
             outcome,
             fuel_used,
             elapsed: started.elapsed(),
+            warm,
         };
         (call, printed)
     }
@@ -653,15 +759,27 @@ impl PolicyModule {
     }
 }
 
+/// SHA-256 of `bytes`, lowercase hex.
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    use std::fmt::Write as _;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .fold(String::with_capacity(64), |mut hex, byte| {
+            let _ = write!(hex, "{byte:02x}");
+            hex
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn load_kind(file: &str) -> Option<LoadErrorKind> {
+    fn spec(file: &str) -> ModuleSpec {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../tests/guests")
             .join(file);
-        let spec = ModuleSpec {
+        ModuleSpec {
             name: "m".into(),
             path,
             limits: crate::config::Limits {
@@ -676,12 +794,64 @@ mod tests {
             mode: crate::config::Mode::Enforce,
             config: serde_json::json!({}),
             line: 1,
-        };
+        }
+    }
+
+    fn load_kind(file: &str) -> Option<LoadErrorKind> {
         Sandbox::new(MIN_SLOTS)
             .unwrap()
-            .load(&spec)
+            .load(&spec(file))
             .err()
             .map(|e| e.kind)
+    }
+
+    #[test]
+    fn second_process_loads_compiled_module_from_disk_cache() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache_dir = Some(tmp.path().join("cache"));
+        let spec = spec("allow.wat");
+        let from = |sandbox: &Sandbox| sandbox.load(&spec).unwrap().compiled_from();
+
+        let first = Sandbox::new(MIN_SLOTS)
+            .unwrap()
+            .with_cache_dir(cache_dir.clone());
+        assert_eq!(from(&first), CompiledFrom::Compiler);
+        assert_eq!(from(&first), CompiledFrom::Memory);
+        assert!(first.load(&spec).unwrap().was_reused());
+
+        let second = Sandbox::new(MIN_SLOTS).unwrap().with_cache_dir(cache_dir);
+        let module = second.load(&spec).unwrap();
+        assert_eq!(module.compiled_from(), CompiledFrom::DiskCache);
+        assert!(!module.was_reused());
+        assert_eq!(
+            module.digest(),
+            sha256_hex(&std::fs::read(&spec.path).unwrap())
+        );
+
+        let uncached = Sandbox::new(MIN_SLOTS).unwrap();
+        assert_eq!(from(&uncached), CompiledFrom::Compiler);
+    }
+
+    #[test]
+    fn refused_cache_dir_only_costs_compile_time() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("cache");
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let sandbox = Sandbox::new(MIN_SLOTS)
+            .unwrap()
+            .with_cache_dir(Some(dir.clone()));
+        let module = sandbox.load(&spec("allow.wat")).unwrap();
+        assert_eq!(module.compiled_from(), CompiledFrom::Compiler);
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn compiled_from_labels() {
+        assert_eq!(CompiledFrom::Memory.label(), "memory");
+        assert_eq!(CompiledFrom::DiskCache.label(), "disk_cache");
+        assert_eq!(CompiledFrom::Compiler.label(), "compiler");
     }
 
     #[test]

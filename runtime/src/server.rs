@@ -8,6 +8,7 @@
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -17,38 +18,44 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use portcullis_envelope::{ActivateResponse, AuthzAnswer, AuthzRequest, Envelope, Phase};
 
-use crate::chain::{ChainDecision, Decide};
+use crate::chain::Decide;
+use crate::decision_log::DecisionLog;
+use crate::metrics::Metrics;
 use crate::socket::BoundSocket;
 
 /// Largest AuthZ request accepted: Docker forwards bodies under 1 MiB
 /// (newer daemons up to 4 MiB), base64-encoded, twice in the response phase.
 pub const MAX_REQUEST_BYTES: usize = 16 * 1024 * 1024;
 
-/// What every handler shares.
+/// What every handler shares: who decides, and who records decisions.
 #[derive(Clone)]
 pub struct AppState {
-    decider: Arc<dyn Decide>,
+    /// The chain (or, in benchmarks, its native twin).
+    pub decider: Arc<dyn Decide>,
+    /// One line per decision.
+    pub log: Arc<DecisionLog>,
+    /// Decisions counted and timed.
+    pub metrics: Arc<Metrics>,
 }
 
-/// The plugin's HTTP routes around `decider` (usable without a socket,
-/// e.g. in tests).
-pub fn app(decider: Arc<dyn Decide>) -> Router {
+/// The plugin's HTTP routes (usable without a socket, e.g. in tests).
+pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/Plugin.Activate", post(activate))
         .route("/AuthZPlugin.AuthZReq", post(authz_request))
         .route("/AuthZPlugin.AuthZRes", post(authz_response))
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
-        .with_state(AppState { decider })
+        .with_state(state)
 }
 
-/// Serves `decider` on `socket` until `shutdown` resolves, then removes the socket.
+/// Serves `state` on `socket` until `shutdown` resolves, then removes the socket.
 pub async fn serve(
     socket: BoundSocket,
     listener: tokio::net::UnixListener,
-    decider: Arc<dyn Decide>,
+    state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let result = axum::serve(listener, app(decider))
+    let result = axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown)
         .await;
     socket.remove();
@@ -85,7 +92,8 @@ pub async fn shutdown_signal() {
 }
 
 /// Docker's `Err`: a non-200 answer, so the daemon refuses the call.
-fn plugin_error(msg: String) -> Response {
+fn plugin_error(metrics: &Metrics, msg: String) -> Response {
+    metrics.refused();
     tracing::warn!(target: "portcullis::audit", "refusing undecodable request: {msg}");
     (
         StatusCode::INTERNAL_SERVER_ERROR,
@@ -97,53 +105,42 @@ fn plugin_error(msg: String) -> Response {
 async fn authorize(state: AppState, body: Bytes, phase: Phase) -> Response {
     let request: AuthzRequest = match serde_json::from_slice(&body) {
         Ok(request) => request,
-        Err(e) => return plugin_error(format!("portcullis: cannot decode the authz request: {e}")),
+        Err(e) => {
+            return plugin_error(
+                &state.metrics,
+                format!("portcullis: cannot decode the authz request: {e}"),
+            );
+        }
     };
     let envelope = match Envelope::from_authz(request, phase) {
         Ok(envelope) => envelope,
-        Err(e) => return plugin_error(format!("portcullis: cannot decode the authz request: {e}")),
+        Err(e) => {
+            return plugin_error(
+                &state.metrics,
+                format!("portcullis: cannot decode the authz request: {e}"),
+            );
+        }
     };
     let envelope = Arc::new(envelope);
     // The chain fails closed by itself; should it ever panic, the request
     // is refused all the same, and the thread goes on serving.
+    let started = Instant::now();
     let decision = match catch_unwind(AssertUnwindSafe(|| state.decider.decide(&envelope))) {
         Ok(decision) => decision,
-        Err(_) => return plugin_error("portcullis: policy evaluation failed".to_owned()),
+        Err(_) => {
+            return plugin_error(
+                &state.metrics,
+                "portcullis: policy evaluation failed".to_owned(),
+            );
+        }
     };
-    audit(&envelope, &decision);
+    let elapsed = started.elapsed();
+    state.metrics.decided(phase, &decision, elapsed);
+    state.log.record(&envelope, &decision, elapsed);
     let answer = if decision.allow {
         AuthzAnswer::allow()
     } else {
         AuthzAnswer::deny(decision.msg)
     };
     axum::Json(answer).into_response()
-}
-
-/// One line per decision: who did what, and what the chain said.
-fn audit(envelope: &Envelope, decision: &ChainDecision) {
-    let modules: Vec<String> = decision
-        .reports
-        .iter()
-        .map(|r| {
-            format!(
-                "{}={}{}({}us,{}fuel)",
-                r.module,
-                r.verdict.label(),
-                if r.monitor { "[monitor]" } else { "" },
-                r.elapsed.as_micros(),
-                r.fuel_used
-            )
-        })
-        .collect();
-    tracing::info!(
-        target: "portcullis::audit",
-        phase = ?envelope.phase,
-        user = envelope.user.as_deref().unwrap_or("-"),
-        method = %envelope.method,
-        path = %envelope.path,
-        action = envelope.action,
-        allow = decision.allow,
-        msg = %decision.msg,
-        modules = %modules.join(" "),
-    );
 }

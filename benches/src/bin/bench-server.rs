@@ -82,7 +82,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    // The same log as `portcullis serve`, so that both pay the same for the audit line.
+    // The same diagnostics log as `portcullis serve`.
     let _log = portcullis::logging::init();
     let result = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -146,7 +146,15 @@ async fn native(config: &Path, socket: &Path) -> anyhow::Result<()> {
     let config = Config::load(config)?;
     let chain = NativeChain::build(&config)?;
     let (bound, listener) = BoundSocket::bind(socket)?;
-    portcullis::server::serve(bound, listener, Arc::new(chain), shutdown_signal())
+    // The same decision log and metrics as `portcullis serve`, so that both pay the same.
+    let metrics = Arc::new(portcullis::metrics::Metrics::new());
+    let (log, _writer) = portcullis::decision_log::DecisionLog::start(&config.log, &metrics)?;
+    let state = portcullis::server::AppState {
+        decider: Arc::new(chain),
+        log: Arc::new(log),
+        metrics,
+    };
+    portcullis::server::serve(bound, listener, state, shutdown_signal())
         .await
         .context("serving the native chain failed")
 }

@@ -12,14 +12,15 @@
 //! within each round and every figure is the median over rounds, so the
 //! noise of a shared machine falls on all of them alike. Then the memory
 //! scenario: ten modules, 256 connections, peak RSS. With `--reload`, the
-//! reload scenario instead: SIGHUP under load, timed to the log line.
+//! reload scenario instead: SIGHUP under load, timed to the log line; with
+//! `--startup`, the start-up scenario: ten modules, cold and cached.
 //!
 //! Markdown tables go to stdout (for BENCHMARKS.md), progress to stderr.
 //!
 //! This file: the command line and the order of things. The rest:
 //! [`server_process`] (building and running the servers), [`measure`] (one
-//! load run), [`compare`], [`memory`] and [`reload`] (the scenarios and their
-//! tables), [`report`] (what the tables share).
+//! load run), [`compare`], [`memory`], [`reload`] and [`startup`] (the
+//! scenarios and their tables), [`report`] (what the tables share).
 
 mod compare;
 mod measure;
@@ -27,6 +28,7 @@ mod memory;
 mod reload;
 mod report;
 mod server_process;
+mod startup;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -43,6 +45,7 @@ use crate::memory::run_memory;
 use crate::reload::{render_reloads, run_reloads};
 use crate::report::machine;
 use crate::server_process::{Binaries, ServerKind};
+use crate::startup::{render_startup, run_startup};
 
 /// End-to-end benchmark of Portcullis over its Unix socket.
 #[derive(Parser)]
@@ -66,8 +69,9 @@ struct Args {
     /// Threads of the load generator (1 leaves the other cores to the server).
     #[arg(long, default_value_t = 1)]
     client_threads: usize,
-    /// RUST_LOG of native and portcullis in the comparison: `info` writes
-    /// the audit line of every decision, as deployed; `warn` measures without it.
+    /// RUST_LOG of native and portcullis in the comparison (diagnostics
+    /// only: both write the decision log their chain's `[log]` asks for,
+    /// by default a text line per decision on stderr, as deployed).
     #[arg(long, default_value = "info")]
     server_log: String,
     /// Seconds of the memory scenario (ten modules, 256 connections); 0 skips it.
@@ -79,6 +83,10 @@ struct Args {
     /// SIGHUPs per reload variant.
     #[arg(long, default_value_t = 100)]
     reloads: u64,
+    /// Run the start-up scenario (ten modules, cold and with the compile
+    /// cache, `--rounds` times) instead of the comparison.
+    #[arg(long, conflicts_with = "reload")]
+    startup: bool,
 }
 
 fn main() -> ExitCode {
@@ -106,7 +114,10 @@ fn run(args: &Args) -> anyhow::Result<u64> {
     let binaries = Binaries::build()?;
     let runtime = client_runtime(args.client_threads)?;
     let mut out = machine()?;
-    let errors = if args.reload {
+    let errors = if args.startup {
+        out += &render_startup(&run_startup(&settings, &binaries)?);
+        0
+    } else if args.reload {
         let results = run_reloads(&settings, &binaries, &runtime)?;
         out += &render_reloads(&settings, &results);
         results.iter().map(|r| r.measured.report.errors).sum()

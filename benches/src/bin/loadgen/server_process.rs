@@ -120,7 +120,15 @@ impl ServerKind {
         match self {
             ServerKind::Floor => command.arg("floor"),
             ServerKind::Native => command.arg("native").arg("--config").arg(config),
-            ServerKind::Portcullis => command.arg("serve").arg("--config").arg(config),
+            ServerKind::Portcullis => command
+                .arg("serve")
+                .arg("--config")
+                .arg(config)
+                .arg("--no-watch")
+                .arg("--admin-socket")
+                .arg(socket.with_extension("admin.sock"))
+                .arg("--cache-dir")
+                .arg(socket.with_extension("cache")),
             ServerKind::Regorus => command.arg("regorus"),
             ServerKind::Cedar => command.arg("cedar"),
         };
