@@ -15,7 +15,7 @@ use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError, sync_channel};
 use std::time::{Duration, SystemTime};
 
 use portcullis_envelope::{Envelope, Phase};
@@ -29,6 +29,12 @@ use crate::metrics::Metrics;
 /// The JSON schema's version: bumped on any change that is not a new
 /// optional field (docs/decision-log.md).
 pub const SCHEMA_VERSION: u32 = 1;
+
+/// How long the writer naps when its queue is dry, and how many naps it
+/// takes before it blocks (see [`Sink::run`]): 50 ms of polling at most,
+/// and a line waits at most 1 ms before the writer sees it.
+const NAP: Duration = Duration::from_millis(1);
+const NAPS: u32 = 50;
 
 /// Where request threads send their lines.
 pub struct DecisionLog {
@@ -169,30 +175,47 @@ impl Sink {
     }
 
     /// Writes lines until told to stop, flushing whenever the queue runs dry.
+    ///
+    /// A dry queue is polled for a while ([`NAPS`] naps of [`NAP`]) before
+    /// the writer blocks on it: waking a blocked receiver costs the sending
+    /// request thread a system call, so under load the writer keeps itself
+    /// awake, and senders only enqueue.
     fn run(&mut self, queue: &Receiver<Message>, reopen: &AtomicBool, lines: &Counter) {
-        while let Ok(message) = queue.recv() {
-            let mut next = Some(message);
-            while let Some(message) = next.take() {
-                if reopen.swap(false, Ordering::AcqRel) {
-                    self.reopen();
-                }
-                match message {
-                    Message::Line(line) => {
-                        if let Err(err) = self.write(&line) {
-                            tracing::error!(target: "portcullis::decisions", "cannot write the decision log: {err}");
-                        } else {
-                            lines.inc();
-                        }
-                    }
-                    Message::Wake => {}
-                    Message::Stop => {
-                        self.flush();
-                        return;
-                    }
-                }
-                next = queue.try_recv().ok();
+        let mut naps = 0;
+        loop {
+            if reopen.swap(false, Ordering::AcqRel) {
+                self.reopen();
             }
-            self.flush();
+            let message = match queue.try_recv() {
+                Ok(message) => message,
+                Err(TryRecvError::Disconnected) => break,
+                Err(TryRecvError::Empty) => {
+                    self.flush();
+                    if naps < NAPS {
+                        naps += 1;
+                        std::thread::sleep(NAP);
+                        continue;
+                    }
+                    match queue.recv() {
+                        Ok(message) => message,
+                        Err(_) => break,
+                    }
+                }
+            };
+            naps = 0;
+            match message {
+                Message::Line(line) => match self.write(&line) {
+                    Ok(()) => {
+                        lines.inc();
+                    }
+                    Err(err) => tracing::error!(
+                        target: "portcullis::decisions",
+                        "cannot write the decision log: {err}"
+                    ),
+                },
+                Message::Wake => {}
+                Message::Stop => break,
+            }
         }
         self.flush();
     }
@@ -375,4 +398,115 @@ fn json_module(report: &ModuleReport) -> JsonModule<'_> {
 
 fn micros(duration: Duration) -> u64 {
     u64::try_from(duration.as_micros()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::ModuleReport;
+
+    fn envelope() -> Envelope {
+        let request = serde_json::from_value(serde_json::json!({
+            "RequestMethod": "GET",
+            "RequestUri": "/v1.41/containers/json?all=1",
+            "User": "alice",
+            "UserAuthNMethod": "TLS",
+        }))
+        .unwrap();
+        Envelope::from_authz(request, Phase::Request).unwrap()
+    }
+
+    fn report(module: &str, verdict: Verdict, monitor: bool) -> ModuleReport {
+        ModuleReport {
+            module: module.to_owned(),
+            verdict,
+            fuel_used: 1234,
+            elapsed: Duration::from_micros(56),
+            monitor,
+            warm: true,
+        }
+    }
+
+    /// A monitor-mode deny, then an enforcing one.
+    fn denied() -> ChainDecision {
+        ChainDecision {
+            allow: false,
+            msg: "strict: no".to_owned(),
+            version: Arc::from("0123456789abcdef"),
+            reports: vec![
+                report("trial", Verdict::Deny("maybe not".into()), true),
+                report("strict", Verdict::Deny("no".into()), false),
+            ],
+        }
+    }
+
+    /// A log whose queue holds `capacity` lines and is never drained.
+    fn undrained(capacity: usize, denials_only: bool) -> (DecisionLog, Receiver<Message>) {
+        let (sender, receiver) = sync_channel(capacity);
+        let log = DecisionLog {
+            format: LogFormat::Json,
+            denials_only,
+            bodies: false,
+            queue: Some(sender),
+            reopen: Arc::new(AtomicBool::new(false)),
+            boot: "b007".to_owned(),
+            next_id: AtomicU64::new(1),
+            dropped: Counter::default(),
+        };
+        (log, receiver)
+    }
+
+    #[test]
+    fn a_full_queue_drops_and_counts_instead_of_waiting() {
+        let (log, receiver) = undrained(2, false);
+        for _ in 0..5 {
+            log.record(&envelope(), &denied(), Duration::ZERO);
+        }
+        assert_eq!(log.dropped.get(), 3);
+        assert_eq!(receiver.try_iter().count(), 2);
+    }
+
+    #[test]
+    fn denials_only_skips_allowed_calls() {
+        let (log, receiver) = undrained(8, true);
+        let mut allowed = denied();
+        allowed.allow = true;
+        log.record(&envelope(), &allowed, Duration::ZERO);
+        log.record(&envelope(), &denied(), Duration::ZERO);
+        let lines: Vec<_> = receiver.try_iter().collect();
+        assert_eq!(lines.len(), 1);
+        assert!(matches!(&lines[0], Message::Line(line) if line.contains("\"allow\":false")));
+    }
+
+    #[test]
+    fn the_json_line_names_the_enforcing_module_that_decided() {
+        let line = json_line(
+            "b007-1",
+            &envelope(),
+            &denied(),
+            Duration::from_micros(99),
+            false,
+        );
+        assert!(line.ends_with('\n') && line.matches('\n').count() == 1);
+        let json: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(json["schema"], SCHEMA_VERSION);
+        assert_eq!(json["decided_by"], "strict", "not the monitor-mode module");
+        assert_eq!(json["uri"], "/v1.41/containers/json?all=1");
+        assert_eq!(json["user"], "alice");
+        assert_eq!(json["authn_method"], "TLS");
+        assert_eq!(json["duration_us"], 99);
+        assert_eq!(json["modules"][0]["mode"], "monitor");
+        assert_eq!(json["modules"][0]["msg"], "maybe not");
+        assert_eq!(json["modules"][1]["fuel"], 1234);
+        assert!(json.get("request_body").is_none());
+    }
+
+    #[test]
+    fn the_text_line_keeps_the_audit_layout() {
+        let line = text_line(&envelope(), &denied());
+        assert!(
+            line.contains(" INFO portcullis::audit: phase=Request user=\"alice\" method=GET path=/containers/json action=\"container_list\" allow=false msg=strict: no modules=trial=deny[monitor](56us,1234fuel) strict=deny(56us,1234fuel) chain=0123456789abcdef\n"),
+            "{line}"
+        );
+    }
 }
