@@ -124,6 +124,59 @@ fn real_dockerd_refuses_privileged_runs_and_allows_the_rest() {
     drop(dockerd); // stop the daemon before its plugin
 }
 
+/// The JSON decision log of a real CLI session, on both daemons: every
+/// line parses against schema v1, the refused create names its module, and
+/// the response phase carries the daemon's real status.
+#[test]
+fn real_dockerd_sessions_are_logged_as_schema_v1_json() {
+    for version in Version::ALL {
+        if available(version) {
+            json_log_of_a_session(version);
+        }
+    }
+}
+
+fn json_log_of_a_session(version: Version) {
+    let name = format!(
+        "portcullis-log-{}-{}",
+        version.label().replace('.', ""),
+        std::process::id()
+    );
+    let chain = "[log]\nformat = \"json\"\ndestination = \"decisions.log\"\n".to_owned()
+        + &module("no-privileged", &guest_wasm("no_privileged"), "");
+    let plugin = plugin(&name, &chain);
+    let dockerd = Dockerd::start(version, &name);
+    dockerd.import_busybox();
+    let run = dockerd.docker(&["run", "--rm", IMAGE, "true"]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let privileged = dockerd.docker(&["run", "--rm", "--privileged", IMAGE, "true"]);
+    assert!(!privileged.status.success());
+    drop(dockerd);
+
+    let path = plugin.dir.path().join("decisions.log");
+    let lines = crate::operations::log_lines(&path, 1);
+    let creates: Vec<_> = lines
+        .iter()
+        .filter(|l| l.action == "container_create")
+        .collect();
+    let denied: Vec<_> = creates.iter().filter(|l| !l.allow).collect();
+    assert_eq!(denied.len(), 1, "{creates:?}");
+    assert_eq!(denied[0].decided_by.as_deref(), Some("no-privileged"));
+    assert_eq!(denied[0].phase, "request");
+    assert!(denied[0].uri.starts_with("/v1."), "{:?}", denied[0]);
+    assert!(
+        denied[0].user.is_none(),
+        "the Unix socket has no authenticated user"
+    );
+    let created = creates
+        .iter()
+        .find(|l| l.phase == "response")
+        .unwrap_or_else(|| panic!("no response-phase create in {creates:?}"));
+    assert_eq!(created.response_status, Some(201), "{created:?}");
+    let chain = &lines[0].chain;
+    assert!(lines.iter().all(|l| &l.chain == chain && l.schema == 1));
+}
+
 /// Issue #8's classes 1 to 3 (and the form body of class 7), sent to real
 /// daemons as raw API calls behind `hardening`: each is refused with the
 /// module's message, and what was refused left no trace in the daemon.

@@ -466,42 +466,42 @@ async fn metrics_parse_as_openmetrics_and_count_decisions_failures_and_instances
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)]
-struct LogLine {
-    schema: u32,
-    time: String,
-    id: String,
-    phase: String,
-    user: Option<String>,
-    authn_method: Option<String>,
-    method: String,
-    uri: String,
-    action: String,
-    allow: bool,
-    decided_by: Option<String>,
-    msg: String,
-    chain: String,
-    duration_us: u64,
-    modules: Vec<LogModule>,
-    response_status: Option<i64>,
-    request_body: Option<Value>,
-    response_body: Option<Value>,
+pub struct LogLine {
+    pub schema: u32,
+    pub time: String,
+    pub id: String,
+    pub phase: String,
+    pub user: Option<String>,
+    pub authn_method: Option<String>,
+    pub method: String,
+    pub uri: String,
+    pub action: String,
+    pub allow: bool,
+    pub decided_by: Option<String>,
+    pub msg: String,
+    pub chain: String,
+    pub duration_us: u64,
+    pub modules: Vec<LogModule>,
+    pub response_status: Option<i64>,
+    pub request_body: Option<Value>,
+    pub response_body: Option<Value>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)]
-struct LogModule {
-    name: String,
-    outcome: String,
-    mode: String,
-    msg: Option<String>,
-    fuel: u64,
-    duration_us: u64,
-    warm: bool,
+pub struct LogModule {
+    pub name: String,
+    pub outcome: String,
+    pub mode: String,
+    pub msg: Option<String>,
+    pub fuel: u64,
+    pub duration_us: u64,
+    pub warm: bool,
 }
 
 /// The decision log's lines once `count` are written, parsed against the schema.
-fn log_lines(path: &Path, count: usize) -> Vec<LogLine> {
+pub fn log_lines(path: &Path, count: usize) -> Vec<LogLine> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let text = std::fs::read_to_string(path).unwrap_or_default();
@@ -840,4 +840,48 @@ async fn a_saved_config_is_reloaded_by_the_watch() {
     std::fs::rename(&tmp, &config).unwrap();
     plugin.wait_for_log("chain reloaded", 1);
     assert_eq!(client.authz_req(PS).await.msg(), "gate: not now");
+}
+
+#[tokio::test]
+async fn the_metrics_address_serves_metrics_and_nothing_else() {
+    // A free port, released for the plugin to take.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let plugin = Plugin::start(&format!(
+        "[admin]\nmetrics_address = \"127.0.0.1:{port}\"\n{}",
+        module("open", &wat("allow"), "")
+    ));
+    let mut client = plugin.connect().await;
+    assert!(client.authz_req(PS).await.allowed());
+    let get = |path: &str| {
+        use std::io::{Read as _, Write as _};
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("metrics port");
+        write!(stream, "GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        let (head, body) = answer.split_once("\r\n\r\n").expect("an HTTP answer");
+        (
+            head.lines().next().unwrap_or("").to_owned(),
+            body.to_owned(),
+        )
+    };
+    let (status, body) = get("/metrics");
+    assert!(status.contains(" 200 "), "{status}");
+    let parsed = openmetrics_parser::openmetrics::parse_openmetrics(&body)
+        .unwrap_or_else(|e| panic!("{e:?}\n{body}"));
+    assert_eq!(
+        sample(
+            &parsed,
+            "portcullis_decisions",
+            &[("phase", "request"), ("decision", "allow")]
+        ),
+        1.0
+    );
+    for path in ["/status", "/reload"] {
+        let (status, _) = get(path);
+        assert!(status.contains(" 404 "), "{path}: {status}");
+    }
 }
