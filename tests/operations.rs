@@ -820,6 +820,7 @@ async fn a_cargo_build_of_a_watched_guest_gives_exactly_one_reload() {
     let log = plugin.log();
     assert_eq!(log.matches("chain reloaded").count(), 1, "{log}");
     assert_eq!(log.matches("reload failed").count(), 0, "{log}");
+    assert!(!log.contains("writable by group or others"), "{log}");
     assert_eq!(status(&plugin).await["chain"]["generation"], 1);
 }
 
@@ -884,4 +885,23 @@ async fn the_metrics_address_serves_metrics_and_nothing_else() {
         let (status, _) = get(path);
         assert!(status.contains(" 404 "), "{path}: {status}");
     }
+}
+
+#[test]
+fn the_watch_warns_about_a_config_others_may_write() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("plugin.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[plugin]\nname = \"t\"\n\n{}",
+            module("gate", &wat("allow"), "")
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let socket = dir.path().join("plugin.sock");
+    let plugin = Plugin::serve_with_args(&config, socket, dir, &[]).expect("starts");
+    plugin.wait_for_log("plugin.toml is writable by group or others", 1);
 }

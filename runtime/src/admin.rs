@@ -5,7 +5,9 @@
 //! its owner (and root) can connect; each connection's peer credentials are
 //! checked as well, so a socket whose mode was loosened still admits nobody
 //! else. Nothing that changes behaviour is reachable any other way except
-//! SIGHUP and the file watch, which need the same user. The optional TCP
+//! SIGHUP (the same user, or root) and the file watch (whoever may write
+//! plugin.toml or a module file: `watch` warns about files others may
+//! write). The optional TCP
 //! listener (`[admin] metrics_address`) serves `GET /metrics` and nothing
 //! else.
 

@@ -113,6 +113,7 @@ fn refresh(
             tracing::warn!(target: "portcullis::reload", "cannot watch {}: its directory is not readable", file.display());
             continue;
         };
+        warn_if_others_may_write(&file);
         if !dirs.contains(&key.0) {
             match watcher.watch(&key.0, RecursiveMode::NonRecursive) {
                 Ok(()) => {
@@ -126,6 +127,25 @@ fn refresh(
             }
         }
         watched.insert(key);
+    }
+}
+
+/// The watch turns a write into a policy change: say so when a watched file
+/// (or its directory) is writable by group or others.
+fn warn_if_others_may_write(file: &Path) {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = file.parent().filter(|d| !d.as_os_str().is_empty());
+    for path in [Some(file), dir].into_iter().flatten() {
+        if let Ok(meta) = std::fs::metadata(path)
+            && meta.permissions().mode() & 0o022 != 0
+        {
+            tracing::warn!(
+                target: "portcullis::reload",
+                "{} is writable by group or others, and the watch reloads what is written there: \
+                 make it writable by its owner only, or set watch = false",
+                path.display()
+            );
+        }
     }
 }
 
