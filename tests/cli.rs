@@ -167,6 +167,52 @@ fn help_describes_both_commands() {
 }
 
 #[test]
+fn version_names_the_git_revision() {
+    let output = portcullis().arg("--version").output().unwrap();
+    let version = String::from_utf8_lossy(&output.stdout).into_owned();
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let head = String::from_utf8_lossy(&head.stdout).trim().to_owned();
+    assert!(head.len() == 12, "not in a git checkout? {head:?}");
+    assert_eq!(
+        version.trim(),
+        format!("portcullis {} (git {head})", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn man_writes_a_page_per_subcommand() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = portcullis()
+        .args(["man", "--out-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    for page in [
+        "portcullis.1",
+        "portcullis-serve.1",
+        "portcullis-reload.1",
+        "portcullis-status.1",
+        "portcullis-validate.1",
+        "portcullis-check.1",
+        "portcullis-state-dump.1",
+    ] {
+        let text = std::fs::read_to_string(dir.path().join(page)).unwrap_or_default();
+        let name = page.trim_end_matches(".1");
+        assert!(
+            text.contains(&format!("\n.TH {name} 1 ")),
+            "{page}: {text}"
+        );
+    }
+    let serve = std::fs::read_to_string(dir.path().join("portcullis-serve.1")).unwrap();
+    assert!(serve.contains("admin\\-socket"), "{serve}");
+}
+
+#[test]
 fn check_runs_stateful_modules_on_scratch_state() {
     let dir = tempfile::tempdir().unwrap();
     let state_dir = dir.path().join("state");

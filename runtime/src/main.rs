@@ -18,7 +18,11 @@ use portcullis::socket::BoundSocket;
 
 /// Docker authorization plugin running a chain of sandboxed WebAssembly policies.
 #[derive(Parser)]
-#[command(name = "portcullis", version, about)]
+#[command(
+    name = "portcullis",
+    version = concat!(env!("CARGO_PKG_VERSION"), " (git ", env!("PORTCULLIS_GIT_REVISION"), ")"),
+    about
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -103,6 +107,13 @@ enum Command {
         #[arg(long, short, default_value = "plugin.toml")]
         config: PathBuf,
     },
+    /// Write the man pages (portcullis.1 and one per subcommand) into a
+    /// directory, generated from this --help.
+    Man {
+        /// Where to write them (created if missing).
+        #[arg(long, default_value = ".")]
+        out_dir: PathBuf,
+    },
     /// Read or remove the modules' durable state, with `serve` stopped.
     ///
     /// The state lives in [plugin] state_dir (default /var/lib/portcullis),
@@ -181,6 +192,7 @@ fn main() -> ExitCode {
             request,
         } => check(config, request, response),
         Command::Validate { config } => validate(&config),
+        Command::Man { out_dir } => man(&out_dir),
         Command::State {
             config,
             state_dir,
@@ -191,6 +203,15 @@ fn main() -> ExitCode {
         eprintln!("portcullis: {err:#}");
         ExitCode::from(2)
     })
+}
+
+/// Writes `portcullis.1` and `portcullis-<subcommand>.1` into `dir`.
+fn man(dir: &Path) -> anyhow::Result<ExitCode> {
+    use clap::CommandFactory as _;
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    clap_mangen::generate_to(Cli::command(), dir)
+        .with_context(|| format!("cannot write man pages into {}", dir.display()))?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Compiles the chain of `config_path`, for one thread, with module state kept in `state_dir`.
