@@ -203,10 +203,7 @@ fn man_writes_a_page_per_subcommand() {
     ] {
         let text = std::fs::read_to_string(dir.path().join(page)).unwrap_or_default();
         let name = page.trim_end_matches(".1");
-        assert!(
-            text.contains(&format!("\n.TH {name} 1 ")),
-            "{page}: {text}"
-        );
+        assert!(text.contains(&format!("\n.TH {name} 1 ")), "{page}: {text}");
     }
     let serve = std::fs::read_to_string(dir.path().join("portcullis-serve.1")).unwrap();
     assert!(serve.contains("admin\\-socket"), "{serve}");

@@ -14,6 +14,7 @@ mod examples;
 mod hostile;
 mod instances;
 mod operations;
+mod packaging;
 mod protocol;
 mod reload;
 mod state;

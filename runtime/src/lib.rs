@@ -21,6 +21,7 @@ pub mod server;
 pub mod socket;
 pub mod state;
 pub mod state_admin;
+pub mod systemd;
 pub mod watch;
 
 pub use portcullis_envelope as envelope;

@@ -268,6 +268,7 @@ fn serve(config_path: PathBuf, flags: ServeFlags) -> anyhow::Result<()> {
             docker_name.as_deref().unwrap_or(&config.plugin_name)
         );
         drop(chain);
+        portcullis::systemd::notify_ready();
 
         // One shutdown signal, seen by every listener.
         let (stop, stopped) = tokio::sync::watch::channel(false);
