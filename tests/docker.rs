@@ -494,3 +494,74 @@ fn portcullis_state_dump(dir: &std::path::Path, module: &str) -> String {
     assert!(output.status.success(), "{}", text(&output.stderr));
     text(&output.stdout)
 }
+
+/// The built-in self-protection rule against real daemons and the real
+/// CLI: the plugin cannot be disabled or removed by its name, and the
+/// container named in `[protect] containers` cannot be stopped, killed,
+/// removed, entered, paused, updated or renamed; other containers can.
+#[test]
+fn real_dockerd_cannot_turn_portcullis_off() {
+    for version in Version::ALL {
+        if available(version) {
+            self_protection_holds(version);
+        }
+    }
+}
+
+fn self_protection_holds(version: Version) {
+    let name = format!(
+        "portcullis-guard-{}-{}",
+        version.label().replace('.', ""),
+        std::process::id()
+    );
+    let chain = "[protect]\ncontainers = [\"guard\"]\n".to_owned()
+        + &module("open", &crate::util::wat("allow"), "");
+    let _plugin = plugin(&name, &chain);
+    let dockerd = Dockerd::start(version, &name);
+    dockerd.import_busybox();
+    for container in ["guard", "other"] {
+        let run = dockerd.docker(&["run", "-d", "--name", container, IMAGE, "sleep", "300"]);
+        assert!(run.status.success(), "{}", text(&run.stderr));
+    }
+    let refused = format!(
+        "authorization denied by plugin {name}: self-protection: container \"guard\" runs Portcullis"
+    );
+    for args in [
+        &["stop", "-t", "0", "guard"][..],
+        &["kill", "guard"],
+        &["rm", "-f", "guard"],
+        &["exec", "guard", "true"],
+        &["pause", "guard"],
+        &["update", "--cpu-shares", "512", "guard"],
+        &["rename", "guard", "renamed"],
+    ] {
+        assert_denied(&dockerd.docker(args), &refused, &dockerd);
+    }
+    let stop = dockerd.docker(&["stop", "-t", "0", "other"]);
+    assert!(stop.status.success(), "{}", text(&stop.stderr));
+
+    let itself = format!(
+        "authorization denied by plugin {name}: self-protection: plugin \"{name}\" is Portcullis itself"
+    );
+    assert_denied(
+        &dockerd.docker(&["plugin", "disable", &name]),
+        &itself,
+        &dockerd,
+    );
+    assert_denied(
+        &dockerd.docker(&["plugin", "rm", "-f", &name]),
+        &itself,
+        &dockerd,
+    );
+    let raw = dockerd
+        .request(
+            "POST",
+            &format!("/v1.41/plugins/{name}:latest/disable"),
+            None,
+        )
+        .unwrap();
+    assert_eq!(raw.status(), 403, "{}", raw.text());
+    // The guarded container is still running.
+    let inspect = dockerd.get_json("/v1.41/containers/guard/json");
+    assert_eq!(inspect["State"]["Running"], true, "{inspect}");
+}

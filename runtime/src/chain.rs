@@ -9,9 +9,13 @@ use std::time::Duration;
 use portcullis_envelope::Envelope;
 use portcullis_envelope::envelope::ConfigPrefix;
 
-use crate::config::{Config, Mode, ModuleSpec};
+use crate::config::{Config, Mode, ModuleSpec, ProtectSettings};
 use crate::metrics::{Metrics, ModuleMeter, ModuleTotals};
 use crate::sandbox::{GuestDecision, GuestFailure, LoadError, PolicyModule, Sandbox};
+use crate::self_protection::SelfProtection;
+
+/// The name the built-in self-protection rule reports under.
+pub const SELF_PROTECTION: &str = "self-protection";
 
 /// What the server asks for every request: a decision on one envelope. Implemented by [`Chain`], by the reloadable chain that `serve`
 /// runs, and (in the benchmarks) by the same policies compiled natively.
@@ -28,6 +32,8 @@ pub trait Decide: Send + Sync + 'static {
 /// Invariant: non-empty; every module compiled, ABI-checked and its config
 /// accepted before the chain exists, so nothing is compiled on the request path.
 pub struct Chain {
+    /// Judged before any module; no module can remove it.
+    protection: SelfProtection,
     modules: Vec<ChainModule>,
     /// See [`Chain::version`].
     version: Arc<str>,
@@ -177,12 +183,17 @@ impl Chain {
                 })
             })
             .collect::<Result<Vec<_>, LoadError>>()?;
-        let version = chain_version(config.modules.iter().zip(&modules));
-        Ok(Chain { modules, version })
+        let version = chain_version(config.modules.iter().zip(&modules), &config.protect);
+        Ok(Chain {
+            protection: SelfProtection::new(&config.protect),
+            modules,
+            version,
+        })
     }
 
     /// A short hash of everything that decides: each module's name, file
-    /// digest, limits, mode, options and config, in order. Two chains with
+    /// digest, limits, mode, options and config, in order, and the
+    /// self-protection settings. Two chains with
     /// the same version decide alike; it is in status, metrics and every
     /// decision-log line.
     pub fn version(&self) -> &Arc<str> {
@@ -230,6 +241,22 @@ impl Chain {
     }
 
     fn run(&self, envelope: &Arc<Envelope>) -> ChainDecision {
+        if let Some(refusal) = self.protection.check(envelope) {
+            let report = ModuleReport {
+                module: SELF_PROTECTION.to_owned(),
+                verdict: Verdict::Deny(refusal),
+                fuel_used: 0,
+                elapsed: Duration::ZERO,
+                monitor: false,
+                warm: false,
+            };
+            return ChainDecision {
+                allow: false,
+                msg: report.denial().unwrap_or_default(),
+                version: self.version.clone(),
+                reports: vec![report],
+            };
+        }
         let mut reports = Vec::with_capacity(self.modules.len());
         let response = envelope.phase == crate::envelope::Phase::Response;
         for ChainModule {
@@ -297,8 +324,11 @@ impl Chain {
 
 /// See [`Chain::version`]: the first 16 hex digits of a SHA-256 over a
 /// canonical JSON of the chain.
-fn chain_version<'a>(modules: impl Iterator<Item = (&'a ModuleSpec, &'a ChainModule)>) -> Arc<str> {
-    let canonical: Vec<serde_json::Value> = modules
+fn chain_version<'a>(
+    modules: impl Iterator<Item = (&'a ModuleSpec, &'a ChainModule)>,
+    protect: &ProtectSettings,
+) -> Arc<str> {
+    let mut canonical: Vec<serde_json::Value> = modules
         .map(|(spec, loaded)| {
             let limits = spec.limits;
             serde_json::json!({
@@ -316,6 +346,12 @@ fn chain_version<'a>(modules: impl Iterator<Item = (&'a ModuleSpec, &'a ChainMod
             })
         })
         .collect();
+    // The built-in rule decides too.
+    canonical.push(serde_json::json!({
+        "protect_plugins": protect.plugins,
+        "protect_containers": protect.containers,
+        "break_glass_users": protect.break_glass_users,
+    }));
     let text = serde_json::Value::Array(canonical).to_string();
     Arc::from(&crate::sandbox::sha256_hex(text.as_bytes())[..16])
 }

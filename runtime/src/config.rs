@@ -64,6 +64,22 @@ pub struct Config {
     pub admin: AdminSettings,
     /// `[log]`: the decision log.
     pub log: LogSettings,
+    /// `[protect]`: the built-in self-protection rule.
+    pub protect: ProtectSettings,
+}
+
+/// `[protect]`: what the built-in self-protection rule guards, and who may
+/// pass it (see `self_protection`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProtectSettings {
+    /// `plugins`: Portcullis' own managed-plugin references (default: the
+    /// `[plugin] name`); empty turns plugin protection off.
+    pub plugins: Vec<String>,
+    /// `containers`: names or IDs of the container Portcullis runs in,
+    /// besides the one it finds itself.
+    pub containers: Vec<String>,
+    /// `break_glass_users`: users (TLS certificate CN) the rule lets through.
+    pub break_glass_users: Vec<String>,
 }
 
 /// `[admin]`: where operators reach a running Portcullis.
@@ -197,6 +213,7 @@ struct RawConfig {
     defaults: Option<RawLimits>,
     admin: Option<RawAdmin>,
     log: Option<RawLog>,
+    protect: Option<RawProtect>,
     #[serde(default, rename = "module")]
     modules: Vec<Spanned<RawModule>>,
 }
@@ -206,6 +223,14 @@ struct RawConfig {
 struct RawAdmin {
     socket: Option<PathBuf>,
     metrics_address: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawProtect {
+    plugins: Option<Vec<String>>,
+    containers: Option<Vec<String>>,
+    break_glass_users: Option<Vec<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -364,6 +389,12 @@ impl Config {
                 None => None,
             },
         };
+        let protect = raw.protect.unwrap_or_default();
+        let protect = ProtectSettings {
+            plugins: protect.plugins.unwrap_or_else(|| vec![plugin_name.clone()]),
+            containers: protect.containers.unwrap_or_default(),
+            break_glass_users: protect.break_glass_users.unwrap_or_default(),
+        };
         let log = raw.log.unwrap_or_default();
         let log = LogSettings {
             format: log.format.unwrap_or_default(),
@@ -387,6 +418,12 @@ impl Config {
             let module = entry.into_inner();
             let name = module.name.get_ref().clone();
             check_name(&name).map_err(|m| at(module.name.span(), format!("module name {m}")))?;
+            if name == crate::chain::SELF_PROTECTION {
+                return Err(at(
+                    module.name.span(),
+                    format!("module name \"{name}\" is reserved for the built-in rule"),
+                ));
+            }
             if !names.insert(name.clone()) {
                 return Err(at(
                     module.name.span(),
@@ -471,6 +508,7 @@ impl Config {
             cache_dir,
             admin,
             log,
+            protect,
         })
     }
 }
@@ -694,6 +732,30 @@ path = "m.wasm"
         assert_eq!(err.line, Some(2), "{err}");
         let err = parse_in(&dir, &format!("[log]\nformat = \"yaml\"\n{module}")).unwrap_err();
         assert_eq!(err.line, Some(2), "{err}");
+    }
+
+    #[test]
+    fn protection_defaults_to_the_plugin_name_and_its_module_name_is_reserved() {
+        let dir = dir_with_module();
+        let module = "[[module]]\nname = \"a\"\npath = \"m.wasm\"\n";
+        let config = parse_in(&dir, &format!("[plugin]\nname = \"gate\"\n{module}")).unwrap();
+        assert_eq!(config.protect.plugins, ["gate"]);
+        assert!(
+            config.protect.containers.is_empty() && config.protect.break_glass_users.is_empty()
+        );
+        let config = parse_in(
+            &dir,
+            &format!("[protect]\nplugins = []\nbreak_glass_users = [\"oncall\"]\n{module}"),
+        )
+        .unwrap();
+        assert!(config.protect.plugins.is_empty());
+        assert_eq!(config.protect.break_glass_users, ["oncall"]);
+        let err = parse_in(
+            &dir,
+            "[[module]]\nname = \"self-protection\"\npath = \"m.wasm\"\n",
+        )
+        .unwrap_err();
+        assert!(err.message.contains("reserved"), "{err}");
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod logging;
 pub mod metrics;
 pub mod reload;
 pub mod sandbox;
+pub mod self_protection;
 pub mod server;
 pub mod socket;
 pub mod state;
