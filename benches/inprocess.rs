@@ -339,6 +339,16 @@ impl Estimates {
 }
 
 fn print_summary(subjects: &Subjects, estimates: &Estimates, fuel: &[u64]) {
+    let measured = subjects
+        .fixtures
+        .iter()
+        .any(|f| estimates.median_us(f.name, Bench::ALL[0].name()).is_some());
+    if !measured {
+        // `cargo test --benches` (criterion's test mode): each benchmark ran
+        // once, after the checks; there is nothing to tabulate.
+        println!("\ninprocess: checks passed, each benchmark ran once (test mode); `cargo bench` measures");
+        return;
+    }
     println!("\n## In-process decision time (criterion median, µs per request, this run)\n");
     println!(
         "| fixture | wasm | native | regorus | envelope | regorus eval only | wasm ÷ native | regorus ÷ native | regorus ÷ wasm |"
