@@ -87,3 +87,156 @@ fn serve_tells_systemd_it_is_ready_once_its_sockets_answer() {
     assert_eq!(&message[..length], b"READY=1");
     assert!(plugin_up && admin_up, "READY=1 before the sockets answered");
 }
+
+/// Whether this test may install packages here; under `CI=true` it must.
+fn may_install_packages() -> bool {
+    use std::os::unix::fs::MetadataExt as _;
+    let root = std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0);
+    let apt = Command::new("sh")
+        .args(["-c", "command -v apt-get && command -v dpkg-deb"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if root && apt {
+        return true;
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "CI=true but cannot install a package here (root: {root}, apt: {apt})"
+    );
+    eprintln!("skipping: installing a package needs root and apt");
+    false
+}
+
+/// Removes the package (and what it left) when the test ends, however it ends.
+struct Installed;
+
+impl Drop for Installed {
+    fn drop(&mut self) {
+        let _ = Command::new("apt-get")
+            .args(["purge", "-y", "-q", "portcullis"])
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .output();
+    }
+}
+
+#[tokio::test]
+async fn the_debian_package_installs_and_serves_its_default_chain() {
+    if !may_install_packages() {
+        return;
+    }
+    let guests = crate::util::guest_wasm("no_privileged")
+        .parent()
+        .unwrap()
+        .to_owned();
+    let out = tempfile::tempdir().unwrap();
+    let built = Command::new(repo_root().join("runtime/packaging/build-deb"))
+        .arg("--binary")
+        .arg(env!("CARGO_BIN_EXE_portcullis"))
+        .arg("--guests")
+        .arg(&guests)
+        .arg("--out")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let deb = String::from_utf8(built.stdout).unwrap().trim().to_owned();
+
+    let _installed = Installed;
+    let install = Command::new("apt-get")
+        .args(["install", "-y", "-q", "--no-install-recommends"])
+        .arg(&deb)
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .output()
+        .unwrap();
+    assert!(
+        install.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&install.stdout),
+        String::from_utf8_lossy(&install.stderr)
+    );
+    for installed in [
+        "/usr/bin/portcullis",
+        "/etc/portcullis/plugin.toml",
+        "/lib/systemd/system/portcullis.service",
+        "/usr/lib/portcullis/no_privileged.wasm",
+        "/usr/lib/portcullis/hardening.wasm",
+        "/usr/share/man/man1/portcullis-serve.1.gz",
+    ] {
+        assert!(Path::new(installed).is_file(), "{installed} not installed");
+    }
+    let conffiles = Command::new("dpkg-query")
+        .args(["-W", "-f", "${Conffiles}", "portcullis"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&conffiles.stdout).contains("/etc/portcullis/plugin.toml"),
+        "the config is not a conffile: {conffiles:?}"
+    );
+    // The installed unit, with the installed binary and man pages.
+    let verify = Command::new("systemd-analyze")
+        .args(["verify", "/lib/systemd/system/portcullis.service"])
+        .output()
+        .unwrap();
+    assert!(
+        verify.status.success() && verify.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+    let valid = Command::new("/usr/bin/portcullis")
+        .args(["validate", "--config", "/etc/portcullis/plugin.toml"])
+        .output()
+        .unwrap();
+    assert!(valid.status.success(), "{valid:?}");
+
+    // The default chain, served by the installed binary (on private
+    // sockets, so a dockerd on this machine is not affected).
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("plugin.sock");
+    let mut served = Command::new("/usr/bin/portcullis")
+        .args([
+            "serve",
+            "--no-watch",
+            "--config",
+            "/etc/portcullis/plugin.toml",
+        ])
+        .arg("--socket")
+        .arg(&socket)
+        .arg("--admin-socket")
+        .arg(dir.path().join("admin.sock"))
+        .arg("--state-dir")
+        .arg(dir.path().join("state"))
+        .arg("--cache-dir")
+        .arg(dir.path().join("cache"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while UnixStream::connect(&socket).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the installed portcullis did not listen"
+        );
+        assert!(
+            served.try_wait().unwrap().is_none(),
+            "the installed portcullis exited"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let mut client = crate::util::Client::connect(&socket).await;
+    let plain = client.authz_req("ps__02_GET_containers-json.json").await;
+    let privileged = client
+        .authz_req("run_priv__02_POST_containers-create.json")
+        .await;
+    let _ = served.kill();
+    let _ = served.wait();
+    assert!(plain.allowed());
+    assert_eq!(
+        privileged.msg(),
+        "no-privileged: privileged containers are not allowed"
+    );
+}
