@@ -91,6 +91,31 @@ impl Version {
         }
     }
 
+    /// Whether this daemon and the `docker` CLI can run here; prints why
+    /// not and returns false, except under `CI=true`, where it panics.
+    pub fn available(self) -> bool {
+        let cli = Command::new("sh")
+            .args(["-c", "command -v docker"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        let missing = match self.missing_prerequisite() {
+            None if !cli => Some("the docker CLI is not installed (docker.io)".to_owned()),
+            other => other,
+        };
+        match missing {
+            None => true,
+            Some(reason) => {
+                assert!(
+                    std::env::var("CI").as_deref() != Ok("true"),
+                    "CI=true but cannot run against dockerd {}: {reason}",
+                    self.label()
+                );
+                eprintln!("skipping dockerd {}: {reason}", self.label());
+                false
+            }
+        }
+    }
+
     /// Why this machine cannot run this daemon, if it cannot.
     pub fn missing_prerequisite(self) -> Option<String> {
         let uid = Command::new("id")
@@ -142,6 +167,13 @@ impl Dockerd {
     /// Starts `version` with `--authorization-plugin=<plugin_name>` and waits
     /// until it answers `/_ping` (through the plugin).
     pub fn start(version: Version, plugin_name: &str) -> Dockerd {
+        Dockerd::start_with_args(version, plugin_name, &[])
+    }
+
+    /// [`start`](Self::start) with `extra` flags after the usual ones, e.g. a
+    /// TLS listener (`--tlsverify … --host=tcp://…`) beside the Unix socket,
+    /// which stays the one `/_ping` is awaited on.
+    pub fn start_with_args(version: Version, plugin_name: &str, extra: &[String]) -> Dockerd {
         // Short paths: containerd's socket lives under the exec root.
         let root = tempfile::Builder::new()
             .prefix("pdiff")
@@ -162,6 +194,7 @@ impl Dockerd {
             .arg(format!("--pidfile={}", path("docker.pid").display()))
             .arg(format!("--host=unix://{}", path("docker.sock").display()))
             .arg(format!("--authorization-plugin={plugin_name}"))
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log file"))
             .stderr(log)

@@ -18,4 +18,5 @@ mod packaging;
 mod protocol;
 mod reload;
 mod state;
+mod tls_e2e;
 mod views;
