@@ -240,3 +240,70 @@ async fn the_debian_package_installs_and_serves_its_default_chain() {
         "no-privileged: privileged containers are not allowed"
     );
 }
+
+/// `.ci/demo`, the README's tour, run with the binaries of this test run:
+/// it shows what it promises, and leaves no process, mount, socket or file.
+#[test]
+fn the_demo_tours_and_cleans_up_after_itself() {
+    if !crate::dockerd::Version::V20_10.available() {
+        return;
+    }
+    let guests = crate::util::guest_wasm("hardening")
+        .parent()
+        .unwrap()
+        .to_owned();
+    let out = Command::new("bash")
+        .arg(repo_root().join(".ci/demo"))
+        .env("PORTCULLIS", env!("CARGO_BIN_EXE_portcullis"))
+        .env("GUESTS", &guests)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let name = stdout
+        .split("--authorization-plugin=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("the demo names its plugin")
+        .to_owned();
+    for shown in [
+        "hello through Portcullis".to_owned(),
+        format!(
+            "authorization denied by plugin {name}: no-privileged: privileged containers are not allowed"
+        ),
+        format!(
+            "authorization denied by plugin {name}: hardening: bind mount of / is outside the allowed host paths"
+        ),
+        "reloaded: chain ".to_owned(),
+        "\"decided_by\":\"hardening\"".to_owned(),
+    ] {
+        assert!(stdout.contains(&shown), "no {shown:?} in:\n{stdout}");
+    }
+    let work = stdout
+        .split("config   ")
+        .nth(1)
+        .and_then(|rest| rest.split("/plugin.toml").next())
+        .expect("the demo's work directory")
+        .to_owned();
+    assert!(work.starts_with("/tmp/pdemo."), "{work}");
+    assert!(!Path::new(&work).exists(), "{work} left behind");
+    assert!(
+        !Path::new(&format!("/run/docker/plugins/{name}.sock")).exists(),
+        "plugin socket left behind"
+    );
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(!mounts.contains(&work), "mounts left behind:\n{mounts}");
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let cmdline = String::from_utf8_lossy(&cmdline);
+        assert!(
+            !cmdline.contains(&work),
+            "process {:?} left behind: {cmdline}",
+            entry.file_name()
+        );
+    }
+}

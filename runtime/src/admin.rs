@@ -293,23 +293,25 @@ pub fn render_status(status: &Status) -> String {
                 "no"
             }
         };
+        let number = |key: &str| m[key].as_u64().unwrap_or(0);
+        let text = |key: &str| m[key].as_str().unwrap_or("?").to_owned();
         let _ = writeln!(
             out,
             "{:<20} {:<8} {:<12} {:>10} {:>7} {:>6}ms {:<5} {:<4} {:<10} {:>9} {:>8} {:>7} {:>9.1} {:>12}",
-            m["name"].as_str().unwrap_or("?"),
-            m["mode"].as_str().unwrap_or("?"),
-            m["digest"].as_str().unwrap_or("?").get(..12).unwrap_or("?"),
-            m["fuel"],
-            m["memory_mib"],
-            m["timeout_ms"],
+            text("name"),
+            text("mode"),
+            text("digest").get(..12).unwrap_or("?"),
+            number("fuel"),
+            number("memory_mib"),
+            number("timeout_ms"),
             yes_no(&m["reuse_instances"]),
             yes_no(&m["response_phase"]),
-            m["compiled_from"].as_str().unwrap_or("?"),
+            text("compiled_from"),
             calls,
-            m["denied"],
-            m["failed"],
+            number("denied"),
+            number("failed"),
             avg_us,
-            m["fuel_used"],
+            number("fuel_used"),
         );
     }
     out
