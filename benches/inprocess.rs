@@ -346,7 +346,9 @@ fn print_summary(subjects: &Subjects, estimates: &Estimates, fuel: &[u64]) {
     if !measured {
         // `cargo test --benches` (criterion's test mode): each benchmark ran
         // once, after the checks; there is nothing to tabulate.
-        println!("\ninprocess: checks passed, each benchmark ran once (test mode); `cargo bench` measures");
+        println!(
+            "\ninprocess: checks passed, each benchmark ran once (test mode); `cargo bench` measures"
+        );
         return;
     }
     println!("\n## In-process decision time (criterion median, µs per request, this run)\n");
