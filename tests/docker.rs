@@ -565,3 +565,38 @@ fn self_protection_holds(version: Version) {
     let inspect = dockerd.get_json("/v1.41/containers/guard/json");
     assert_eq!(inspect["State"]["Running"], true, "{inspect}");
 }
+
+/// dockerd finds a plugin through a spec file in /etc/docker/plugins naming
+/// a socket outside /run/docker/plugins, as README.md documents.
+#[test]
+fn real_dockerd_finds_portcullis_through_a_spec_file() {
+    if !available(Version::V20_10) {
+        return;
+    }
+    /// Removes the spec file however the test ends.
+    struct Spec(PathBuf);
+    impl Drop for Spec {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+    let name = format!("portcullis-spec-{}", std::process::id());
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("plugin.sock");
+    std::fs::create_dir_all("/etc/docker/plugins").unwrap();
+    let spec = Spec(PathBuf::from(format!("/etc/docker/plugins/{name}.spec")));
+    std::fs::write(&spec.0, format!("unix://{}\n", socket.display())).unwrap();
+    let chain = module("no-privileged", &guest_wasm("no_privileged"), "");
+    let _plugin = Plugin::start_with(dir, socket, &name, &chain).expect("portcullis starts");
+    assert!(!PathBuf::from(format!("/run/docker/plugins/{name}.sock")).exists());
+    let dockerd = Dockerd::start(Version::V20_10, &name);
+    dockerd.import_busybox();
+    let privileged = dockerd.docker(&["run", "--rm", "--privileged", IMAGE, "true"]);
+    assert_denied(
+        &privileged,
+        &format!(
+            "authorization denied by plugin {name}: no-privileged: privileged containers are not allowed"
+        ),
+        &dockerd,
+    );
+}
