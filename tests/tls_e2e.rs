@@ -784,7 +784,7 @@ fn authobot_allowlist(version: Version) {
             IMAGE,
             "true",
         ],
-        &format!("hardening: bind mount of {link}, resolved / is outside the allowed host paths"),
+        &format!("hardening: bind mount of {link} (resolved: /) is outside the allowed host paths"),
     );
     s.refuses(
         Alice,

@@ -74,7 +74,7 @@ fn check_bind(mount: &MountInfo, config: &Config, out: &mut Violations) {
         let shown = if resolved == normalized {
             resolved.clone()
         } else {
-            format!("{normalized}, resolved {resolved}")
+            format!("{normalized} (resolved: {resolved})")
         };
         out.push(format!(
             "bind mount of {shown} is outside the allowed host paths"
