@@ -472,8 +472,11 @@ fn ownership_follows_the_daemon(version: Version) {
     docker_ok(&["start", &listed]);
     docker_ok(&["rm", "-f", "web", &listed]);
 
-    // What is left: no record of the removed containers.
+    // What is left: no record of the removed containers. (kill -9 leaves
+    // the plugin's socket file behind; nothing will reuse it.)
+    let socket = plugin.socket.clone();
     let dir = plugin.kill_9();
+    let _ = std::fs::remove_file(socket);
     let dump = portcullis_state_dump(dir.path(), "ownership");
     assert!(!dump.contains(&web), "web's record outlived it:\n{dump}");
     assert!(
