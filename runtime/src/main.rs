@@ -33,9 +33,14 @@ enum Command {
     /// Serve the chain on the plugin socket until SIGTERM or SIGINT.
     ///
     /// Start it before dockerd, then run dockerd with
-    /// --authorization-plugin=NAME (NAME from [plugin] name). On SIGHUP it
-    /// re-reads the config and swaps in the new chain without dropping a
-    /// request; a config that does not load leaves the old chain serving.
+    /// --authorization-plugin=NAME (NAME from [plugin] name). It reloads on
+    /// SIGHUP, on `portcullis reload`, and when plugin.toml or a module file
+    /// changes (unless --no-watch or [plugin] watch = false): the new chain
+    /// is swapped in without dropping a request, and a config that does not
+    /// load leaves the old chain serving. The admin socket ([admin] socket,
+    /// mode 0600) answers `portcullis status`, `reload` and GET /metrics.
+    /// SIGUSR1 reopens the decision log's file. Under systemd
+    /// (Type=notify) it reports ready once its sockets answer.
     Serve {
         /// The plugin configuration.
         #[arg(long, short, default_value = "plugin.toml")]
