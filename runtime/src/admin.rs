@@ -151,11 +151,7 @@ async fn reload(State(admin): State<Admin>) -> Response {
     let live = admin.live.clone();
     // Compiling blocks: off the async threads, and one reload at a time
     // (LiveChain serializes them).
-    let outcome = tokio::task::spawn_blocking(move || {
-        live.reload_and_log();
-        live.last_reload()
-    })
-    .await;
+    let outcome = tokio::task::spawn_blocking(move || live.reload_and_log()).await;
     let LastReload { ok, message, .. } = match outcome {
         Ok(last) => last,
         Err(err) => LastReload {

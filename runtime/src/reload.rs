@@ -173,6 +173,12 @@ impl LiveChain {
     /// the serving chain is untouched. Blocking (compiles): call it off the
     /// async threads.
     pub fn reload(&self) -> anyhow::Result<Reloaded> {
+        self.reload_recorded().0
+    }
+
+    /// [`reload`](Self::reload), and the record of this reload (also kept
+    /// as [`last_reload`](Self::last_reload)).
+    fn reload_recorded(&self) -> (anyhow::Result<Reloaded>, LastReload) {
         let mut last = self.reloading.lock().unwrap_or_else(|p| p.into_inner());
         let result = self.reload_now();
         self.metrics.reloaded(result.is_ok());
@@ -190,7 +196,8 @@ impl LiveChain {
                 Err(err) => format!("{err:#}"),
             }),
         };
-        result
+        let record = last.clone();
+        (result, record)
     }
 
     fn reload_now(&self) -> anyhow::Result<Reloaded> {
@@ -234,9 +241,11 @@ impl LiveChain {
     }
 
     /// [`reload`](Self::reload), logging the outcome: `chain reloaded
-    /// generation=N …` once the new chain serves, `reload failed …` otherwise.
-    pub fn reload_and_log(&self) {
-        match self.reload() {
+    /// generation=N …` once the new chain serves, `reload failed …`
+    /// otherwise. Returns this reload's record.
+    pub fn reload_and_log(&self) -> LastReload {
+        let (result, record) = self.reload_recorded();
+        match result {
             Ok(done) => tracing::info!(
                 target: "portcullis::reload",
                 generation = done.generation,
@@ -253,6 +262,7 @@ impl LiveChain {
                 "reload failed, still serving the previous chain: {err:#}"
             ),
         }
+        record
     }
 }
 
@@ -266,7 +276,7 @@ pub async fn reload_on_sighup(live: Arc<LiveChain>) {
     while hangup.recv().await.is_some() {
         tracing::info!(target: "portcullis::reload", "SIGHUP: reloading the chain");
         let live = live.clone();
-        if let Err(err) = tokio::task::spawn_blocking(move || live.reload_and_log()).await {
+        if let Err(err) = tokio::task::spawn_blocking(move || drop(live.reload_and_log())).await {
             tracing::error!(target: "portcullis::reload", "reload failed: {err}");
         }
     }

@@ -66,7 +66,7 @@ fn run(
             }
         }
         tracing::info!(target: "portcullis::reload", "watched file changed: reloading the chain");
-        live.reload_and_log();
+        let _ = live.reload_and_log();
         // The new config may name other files (or the same ones, moved).
         refresh(&mut watcher, live.config_path(), &mut watched, &mut dirs);
     }
