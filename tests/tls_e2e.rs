@@ -45,7 +45,7 @@ use Identity::{Alice, Bob, Carol, Dave, Erin, Eve, Root};
 /// A TLS user of the daemon: the CN of a client certificate our CA signed,
 /// which dockerd hands the plugin as `User`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Identity {
+pub(crate) enum Identity {
     /// Twistlock's policy_3 (everything), the OPA tutorial's writer, and
     /// the owner of the containers in the ownership scenario.
     Alice,
@@ -108,7 +108,7 @@ impl Identity {
 /// either may also send the OPA tutorial's `Authz-User` header (from
 /// `HttpHeaders` in the private `DOCKER_CONFIG`).
 #[derive(Debug, Clone, Copy)]
-struct Caller {
+pub(crate) struct Caller {
     certificate: Option<Identity>,
     authz_user: Option<&'static str>,
 }
@@ -339,9 +339,9 @@ impl Example {
 /// `--tlsverify`, on 127.0.0.1:`port`. Dropping it stops the daemon (its
 /// containers go with its data root), then the plugin (which removes its
 /// socket), then removes the certificates and CLI configurations.
-struct Session {
+pub(crate) struct Session {
     dockerd: Dockerd,
-    plugin: Plugin,
+    pub(crate) plugin: Plugin,
     files: tempfile::TempDir,
     /// The plugin's name, as dockerd's denials say it.
     name: String,
@@ -355,9 +355,23 @@ impl Session {
     /// `hello-world` (the busybox image) over the Unix socket. The example's
     /// chain is not loaded yet: see [`load_example`](Self::load_example).
     fn start(version: Version, example_name: &str) -> Session {
-        let example = Example::read(example_name);
+        Session::start_named(version, example_name, example_name, "")
+    }
+
+    /// [`start`](Self::start), the plugin named `portcullis-tls-<tag>-…`
+    /// (so that another test may use the same example at once), with
+    /// `extra_settings` (e.g. a `[log]` table, which only a start reads)
+    /// after the example's, kept by every chain of the session.
+    pub(crate) fn start_named(
+        version: Version,
+        example_name: &str,
+        tag: &str,
+        extra_settings: &str,
+    ) -> Session {
+        let mut example = Example::read(example_name);
+        example.settings.push_str(extra_settings);
         let name = format!(
-            "portcullis-tls-{example_name}-{}-{}",
+            "portcullis-tls-{tag}-{}-{}",
             version.label(),
             std::process::id()
         );
@@ -490,7 +504,7 @@ impl Session {
 
     /// Runs the CLI as `caller` and asserts it succeeded; returns its
     /// trimmed stdout.
-    fn allows(&self, caller: impl Into<Caller>, args: &[&str]) -> String {
+    pub(crate) fn allows(&self, caller: impl Into<Caller>, args: &[&str]) -> String {
         let caller = caller.into();
         let output = self.docker_as(caller, args);
         assert!(
