@@ -42,7 +42,10 @@ pub struct LiveChain {
     current: ArcSwap<Chain>,
     generation: AtomicU64,
     /// Serializes reloads: two at once would race to swap.
-    reloading: std::sync::Mutex<LastReload>,
+    reloading: std::sync::Mutex<()>,
+    /// The last reload's record; locked only to read or replace it, so
+    /// `status` never waits for a reload in progress.
+    last: std::sync::Mutex<LastReload>,
     metrics: Arc<Metrics>,
 }
 
@@ -130,7 +133,8 @@ impl LiveChain {
             fixed,
             current: ArcSwap::from_pointee(chain),
             generation: AtomicU64::new(0),
-            reloading: std::sync::Mutex::new(LastReload::default()),
+            reloading: std::sync::Mutex::new(()),
+            last: std::sync::Mutex::new(LastReload::default()),
             metrics,
         };
         Ok((live, config))
@@ -146,12 +150,10 @@ impl LiveChain {
         &self.metrics
     }
 
-    /// The last reload's time and result (waits for one in progress).
+    /// The last reload's time and result (a reload in progress is not
+    /// waited for).
     pub fn last_reload(&self) -> LastReload {
-        self.reloading
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.last.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Serving threads to start (fixed until restart).
@@ -179,10 +181,10 @@ impl LiveChain {
     /// [`reload`](Self::reload), and the record of this reload (also kept
     /// as [`last_reload`](Self::last_reload)).
     fn reload_recorded(&self) -> (anyhow::Result<Reloaded>, LastReload) {
-        let mut last = self.reloading.lock().unwrap_or_else(|p| p.into_inner());
+        let _one_at_a_time = self.reloading.lock().unwrap_or_else(|p| p.into_inner());
         let result = self.reload_now();
         self.metrics.reloaded(result.is_ok());
-        *last = LastReload {
+        let record = LastReload {
             at: Some(humantime::format_rfc3339_millis(SystemTime::now()).to_string()),
             ok: Some(result.is_ok()),
             message: Some(match &result {
@@ -196,7 +198,7 @@ impl LiveChain {
                 Err(err) => format!("{err:#}"),
             }),
         };
-        let record = last.clone();
+        *self.last.lock().unwrap_or_else(|p| p.into_inner()) = record.clone();
         (result, record)
     }
 
