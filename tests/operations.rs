@@ -485,6 +485,7 @@ pub struct LogLine {
     pub response_status: Option<i64>,
     pub request_body: Option<Value>,
     pub response_body: Option<Value>,
+    pub refused: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -587,6 +588,54 @@ async fn json_decision_log_lines_follow_the_schema() {
         "{response:?}"
     );
     assert_eq!(response.response_status, Some(200));
+}
+
+#[tokio::test]
+async fn calls_refused_before_the_chain_are_logged_too() {
+    use base64::Engine as _;
+    let plugin = Plugin::start(&json_log_chain("denials_only = true"));
+    let mut client = plugin.connect().await;
+    // A form-encoded body: Docker's handlers would read values the plugin never sees.
+    let form = json!({
+        "RequestMethod": "POST",
+        "RequestUri": "/v1.41/volumes/prune",
+        "User": "alice",
+        "UserAuthNMethod": "TLS",
+        "RequestHeaders": {"Content-Type": "application/x-www-form-urlencoded"},
+        "RequestBody": base64::engine::general_purpose::STANDARD.encode("filters=%7B%7D"),
+    });
+    let answer = client
+        .post("/AuthZPlugin.AuthZReq", serde_json::to_vec(&form).unwrap())
+        .await;
+    assert_eq!(answer.status, 500, "{answer:?}");
+    let garbage = client.post("/AuthZPlugin.AuthZRes", b"{".to_vec()).await;
+    assert_eq!(garbage.status, 500, "{garbage:?}");
+    let version = status(&plugin).await["chain"]["version"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let lines = log_lines(&plugin.dir.path().join("decisions.log"), 2);
+    let (form, garbage) = (&lines[0], &lines[1]);
+    assert_eq!(form.refused, Some(true));
+    assert!(!form.allow && form.modules.is_empty() && form.decided_by.is_none());
+    assert_eq!(
+        (form.phase.as_str(), form.method.as_str(), form.uri.as_str()),
+        ("request", "POST", "/v1.41/volumes/prune")
+    );
+    assert_eq!(form.user.as_deref(), Some("alice"));
+    assert_eq!(form.chain, version);
+    assert!(form.msg.contains("form-encoded body"), "{form:?}");
+    assert_eq!(garbage.refused, Some(true));
+    assert_eq!(garbage.phase, "response");
+    assert_eq!(
+        (garbage.method.as_str(), garbage.user.as_deref()),
+        ("", None)
+    );
+    assert!(
+        garbage.msg.starts_with("portcullis: cannot decode"),
+        "{garbage:?}"
+    );
 }
 
 #[tokio::test]

@@ -25,6 +25,12 @@ pub const SELF_PROTECTION: &str = "self-protection";
 pub trait Decide: Send + Sync + 'static {
     /// Decides on one envelope.
     fn decide(&self, envelope: &Arc<Envelope>) -> ChainDecision;
+
+    /// The version of what decides now (see [`Chain::version`]), for the
+    /// log line of a call refused before the chain ran.
+    fn version(&self) -> Arc<str> {
+        Arc::from("")
+    }
 }
 
 /// An ordered, compiled chain of policy modules.
@@ -359,5 +365,9 @@ fn chain_version<'a>(
 impl Decide for Chain {
     fn decide(&self, envelope: &Arc<Envelope>) -> ChainDecision {
         self.run(envelope)
+    }
+
+    fn version(&self) -> Arc<str> {
+        self.version.clone()
     }
 }

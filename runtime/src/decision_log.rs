@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError, sync_channel};
 use std::time::{Duration, SystemTime};
 
-use portcullis_envelope::{Envelope, Phase};
+use portcullis_envelope::{AuthzRequest, Envelope, Phase};
 use prometheus_client::metrics::counter::Counter;
 use serde::Serialize;
 
@@ -140,6 +140,32 @@ impl DecisionLog {
         if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) =
             queue.try_send(Message::Line(line))
         {
+            self.dropped.inc();
+        }
+    }
+
+    /// Logs a call refused before the chain ran (Docker's `Err`: a request
+    /// that cannot be decoded, a form-encoded body), with what of the
+    /// request could be read. Refusals are denials: `denials_only` keeps them.
+    pub fn record_refusal(
+        &self,
+        phase: Phase,
+        request: Option<&AuthzRequest>,
+        reason: &str,
+        chain: &str,
+    ) {
+        let Some(queue) = &self.queue else {
+            return;
+        };
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let line = match self.format {
+            LogFormat::Text => refusal_text_line(phase, request, reason, chain),
+            LogFormat::Json => {
+                let id = format!("{}-{id:x}", self.boot);
+                refusal_json_line(&id, phase, request, reason, chain)
+            }
+        };
+        if queue.try_send(Message::Line(line)).is_err() {
             self.dropped.inc();
         }
     }
@@ -295,6 +321,60 @@ fn text_line(envelope: &Envelope, decision: &ChainDecision) -> String {
     )
 }
 
+/// The text line of a refused call.
+fn refusal_text_line(
+    phase: Phase,
+    request: Option<&AuthzRequest>,
+    reason: &str,
+    chain: &str,
+) -> String {
+    let field =
+        |value: Option<&Option<String>>| value.and_then(Option::as_deref).unwrap_or("-").to_owned();
+    format!(
+        "{}  WARN portcullis::audit: phase={phase:?} user={:?} method={} uri={} allow=false refused={reason} chain={chain}\n",
+        humantime::format_rfc3339_micros(SystemTime::now()),
+        field(request.map(|r| &r.user)),
+        field(request.map(|r| &r.request_method)),
+        field(request.map(|r| &r.request_uri)),
+    )
+}
+
+/// The schema v1 line of a refused call: no action (no route was matched),
+/// no module ran, and `refused` says why.
+fn refusal_json_line(
+    id: &str,
+    phase: Phase,
+    request: Option<&AuthzRequest>,
+    reason: &str,
+    chain: &str,
+) -> String {
+    fn read(value: Option<&Option<String>>) -> Option<&str> {
+        value.and_then(Option::as_deref)
+    }
+    let line = JsonLine {
+        schema: SCHEMA_VERSION,
+        time: humantime::format_rfc3339_micros(SystemTime::now()).to_string(),
+        id,
+        phase,
+        user: read(request.map(|r| &r.user)),
+        authn_method: read(request.map(|r| &r.user_authn_method)),
+        method: read(request.map(|r| &r.request_method)).unwrap_or(""),
+        uri: read(request.map(|r| &r.request_uri)).unwrap_or(""),
+        action: "",
+        allow: false,
+        decided_by: None,
+        msg: reason,
+        chain,
+        duration_us: 0,
+        modules: Vec::new(),
+        response_status: None,
+        request_body: None,
+        response_body: None,
+        refused: Some(true),
+    };
+    to_line(&line, id)
+}
+
 /// One line of schema v1 (docs/decision-log.md).
 #[derive(Serialize)]
 struct JsonLine<'a> {
@@ -320,6 +400,9 @@ struct JsonLine<'a> {
     request_body: Option<&'a serde_json::value::RawValue>,
     #[serde(skip_serializing_if = "Option::is_none")]
     response_body: Option<&'a serde_json::value::RawValue>,
+    /// The call was refused before the chain ran (Docker's `Err`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refused: Option<bool>,
 }
 
 #[derive(Serialize)]
@@ -369,8 +452,14 @@ fn json_line(
             .as_ref()
             .and_then(|r| r.body.as_deref())
             .filter(|_| bodies),
+        refused: None,
     };
-    let mut text = serde_json::to_string(&line).unwrap_or_else(|e| {
+    to_line(&line, id)
+}
+
+/// `line` as JSON text ending in a newline.
+fn to_line(line: &JsonLine<'_>, id: &str) -> String {
+    let mut text = serde_json::to_string(line).unwrap_or_else(|e| {
         // Serializing plain strings and numbers cannot fail; should it, the
         // line still says a decision was made.
         format!(r#"{{"schema":{SCHEMA_VERSION},"id":"{id}","error":"{e}"}}"#)
@@ -499,6 +588,34 @@ mod tests {
         assert_eq!(json["modules"][0]["msg"], "maybe not");
         assert_eq!(json["modules"][1]["fuel"], 1234);
         assert!(json.get("request_body").is_none());
+    }
+
+    #[test]
+    fn a_refusal_is_logged_with_what_could_be_read() {
+        let request: AuthzRequest = serde_json::from_value(serde_json::json!({
+            "RequestMethod": "POST",
+            "RequestUri": "/v1.41/volumes/prune",
+        }))
+        .unwrap();
+        let text = refusal_text_line(Phase::Request, Some(&request), "no form bodies", "0123");
+        assert!(
+            text.contains(" WARN portcullis::audit: phase=Request user=\"-\" method=POST uri=/v1.41/volumes/prune allow=false refused=no form bodies chain=0123\n"),
+            "{text}"
+        );
+        let json: serde_json::Value = serde_json::from_str(&refusal_json_line(
+            "b-1",
+            Phase::Response,
+            None,
+            "garbage",
+            "0123",
+        ))
+        .unwrap();
+        assert_eq!(json["refused"], true);
+        assert_eq!(json["phase"], "response");
+        assert_eq!(json["allow"], false);
+        assert_eq!(json["msg"], "garbage");
+        assert_eq!(json["method"], "");
+        assert!(json["user"].is_null() && json["decided_by"].is_null());
     }
 
     #[test]

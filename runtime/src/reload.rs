@@ -288,4 +288,8 @@ impl Decide for LiveChain {
     fn decide(&self, envelope: &Arc<Envelope>) -> ChainDecision {
         self.current.load_full().decide(envelope)
     }
+
+    fn version(&self) -> Arc<str> {
+        self.current.load().version().clone()
+    }
 }

@@ -91,9 +91,14 @@ pub async fn shutdown_signal() {
     }
 }
 
-/// Docker's `Err`: a non-200 answer, so the daemon refuses the call.
-fn plugin_error(metrics: &Metrics, msg: String) -> Response {
-    metrics.refused();
+/// Docker's `Err`: a non-200 answer, so the daemon refuses the call. The
+/// refusal is counted and logged, with what of the request could be read.
+fn plugin_error(state: &AppState, phase: Phase, body: &[u8], msg: String) -> Response {
+    state.metrics.refused();
+    let request = serde_json::from_slice::<AuthzRequest>(body).ok();
+    state
+        .log
+        .record_refusal(phase, request.as_ref(), &msg, &state.decider.version());
     tracing::warn!(target: "portcullis::audit", "refusing undecodable request: {msg}");
     (
         StatusCode::INTERNAL_SERVER_ERROR,
@@ -107,7 +112,9 @@ async fn authorize(state: AppState, body: Bytes, phase: Phase) -> Response {
         Ok(request) => request,
         Err(e) => {
             return plugin_error(
-                &state.metrics,
+                &state,
+                phase,
+                &body,
                 format!("portcullis: cannot decode the authz request: {e}"),
             );
         }
@@ -116,7 +123,9 @@ async fn authorize(state: AppState, body: Bytes, phase: Phase) -> Response {
         Ok(envelope) => envelope,
         Err(e) => {
             return plugin_error(
-                &state.metrics,
+                &state,
+                phase,
+                &body,
                 format!("portcullis: cannot decode the authz request: {e}"),
             );
         }
@@ -129,7 +138,9 @@ async fn authorize(state: AppState, body: Bytes, phase: Phase) -> Response {
         Ok(decision) => decision,
         Err(_) => {
             return plugin_error(
-                &state.metrics,
+                &state,
+                phase,
+                &body,
                 "portcullis: policy evaluation failed".to_owned(),
             );
         }
