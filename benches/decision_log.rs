@@ -117,20 +117,8 @@ fn envelope() -> Arc<Envelope> {
 /// `started` are earlier runs'), ratios to `chain_alone`, and each log's
 /// lines written and dropped.
 fn print_summary(logs: &[(&str, Option<Log>)], started: std::time::SystemTime) {
-    let median = |label: &str| -> Option<f64> {
-        let path = std::env::var_os("CRITERION_HOME")
-            .map(std::path::PathBuf::from)
-            .unwrap_or_else(|| guests::target_dir().join("criterion"))
-            .join(GROUP)
-            .join(label)
-            .join("new/estimates.json");
-        if std::fs::metadata(&path).and_then(|m| m.modified()).ok()? < started {
-            return None;
-        }
-        let estimates: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
-        estimates["median"]["point_estimate"].as_f64()
-    };
+    let estimates = portcullis_bench::estimates::Estimates::since(started);
+    let median = |label: &str| estimates.median_us(GROUP, label);
     let Some(base) = median(logs[0].0) else {
         return; // `--test` mode, or a filter left the baseline out
     };
@@ -139,7 +127,7 @@ fn print_summary(logs: &[(&str, Option<Log>)], started: std::time::SystemTime) {
     );
     println!("|---|---|---|---|---|");
     for (label, log) in logs {
-        let Some(ns) = median(label) else { continue };
+        let Some(us) = median(label) else { continue };
         let lines = log.as_ref().map_or_else(
             || "—".to_owned(),
             |log| {
@@ -149,9 +137,9 @@ fn print_summary(logs: &[(&str, Option<Log>)], started: std::time::SystemTime) {
         );
         println!(
             "| {label} | {:.2} µs | {:.2}× | {:+.2} µs | {lines} |",
-            ns / 1000.0,
-            ns / base,
-            (ns - base) / 1000.0
+            us,
+            us / base,
+            us - base
         );
     }
 }

@@ -19,7 +19,6 @@
 //! `cargo bench -p portcullis-bench --bench inprocess [-- <criterion args>]`
 
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use std::sync::Arc;
@@ -29,13 +28,13 @@ use portcullis::chain::{Chain, ChainDecision, Decide};
 use portcullis::config::Config;
 use portcullis::sandbox::Sandbox;
 use portcullis_bench::cedar::CedarPolicy;
+use portcullis_bench::estimates::Estimates;
 use portcullis_bench::fixtures::{self, Fixture, VARIANTS};
 use portcullis_bench::guests;
 use portcullis_bench::native::NativeChain;
 use portcullis_bench::rego::{self, RegoPolicy};
 use portcullis_bench::rival::Verdict;
 use portcullis_envelope::{AuthzRequest, Envelope, Phase};
-use serde::Deserialize;
 
 /// The benchmarked chain, under `benches/chains/`.
 const CHAIN: &str = "three";
@@ -294,49 +293,6 @@ fn bench_modules(criterion: &mut Criterion, subjects: &Subjects, authz_request: 
 
 // ---------------------------------------------------------------------------
 // Summary.
-
-/// Criterion's estimates of this run, read back from its output directory
-/// (`$CRITERION_HOME`, else `<target dir>/criterion`, as criterion picks it).
-struct Estimates {
-    dir: PathBuf,
-    /// Files older than this are from an earlier run and ignored.
-    since: SystemTime,
-}
-
-#[derive(Deserialize)]
-struct EstimatesFile {
-    median: Estimate,
-}
-
-#[derive(Deserialize)]
-struct Estimate {
-    /// Nanoseconds.
-    point_estimate: f64,
-}
-
-impl Estimates {
-    fn since(since: SystemTime) -> Estimates {
-        let dir = std::env::var_os("CRITERION_HOME")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| guests::target_dir().join("criterion"));
-        Estimates { dir, since }
-    }
-
-    /// Criterion's median for `group/function` in µs, if this run measured it.
-    fn median_us(&self, group: &str, function: &str) -> Option<f64> {
-        let path = self
-            .dir
-            .join(group)
-            .join(function)
-            .join("new/estimates.json");
-        let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok()?;
-        if modified < self.since {
-            return None;
-        }
-        let file: EstimatesFile = serde_json::from_slice(&std::fs::read(&path).ok()?).ok()?;
-        Some(file.median.point_estimate / 1000.0)
-    }
-}
 
 fn print_summary(subjects: &Subjects, estimates: &Estimates, fuel: &[u64]) {
     let measured = subjects

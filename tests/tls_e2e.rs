@@ -525,13 +525,9 @@ impl Session {
             "Error response from daemon: authorization denied by plugin {}: {msg}",
             self.name
         );
-        let status = if args[0] == "run" { 125 } else { 1 };
-        let printed = text(&output.stderr)
-            .lines()
-            .any(|line| line.strip_prefix("docker: ").unwrap_or(line) == denial);
         assert!(
-            output.status.code() == Some(status) && printed,
-            "expected {caller} to be refused docker {args:?}, exit status {status}, with\n  {denial}\n{}",
+            crate::dockerd::cli_failed_with(args, &output, &denial),
+            "expected {caller} to be refused docker {args:?} (exit status 125 for run, else 1) with\n  {denial}\n{}",
             self.report(&output)
         );
     }

@@ -4,6 +4,7 @@
 //! server the two rivals answer Docker from.
 
 pub mod cedar;
+pub mod estimates;
 pub mod fixtures;
 pub mod guests;
 pub mod load;

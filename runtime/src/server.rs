@@ -108,18 +108,10 @@ fn plugin_error(state: &AppState, phase: Phase, body: &[u8], msg: String) -> Res
 }
 
 async fn authorize(state: AppState, body: Bytes, phase: Phase) -> Response {
-    let request: AuthzRequest = match serde_json::from_slice(&body) {
-        Ok(request) => request,
-        Err(e) => {
-            return plugin_error(
-                &state,
-                phase,
-                &body,
-                format!("portcullis: cannot decode the authz request: {e}"),
-            );
-        }
-    };
-    let envelope = match Envelope::from_authz(request, phase) {
+    let decoded = serde_json::from_slice::<AuthzRequest>(&body)
+        .map_err(|e| e.to_string())
+        .and_then(|request| Envelope::from_authz(request, phase).map_err(|e| e.to_string()));
+    let envelope = match decoded {
         Ok(envelope) => envelope,
         Err(e) => {
             return plugin_error(

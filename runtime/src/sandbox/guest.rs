@@ -192,6 +192,15 @@ fn ready(state: &mut GuestState, status: i64, bytes: Vec<u8>) -> i64 {
     packed
 }
 
+/// The answer of a state read by a module that has no host state.
+fn no_host_state(state: &mut GuestState) -> i64 {
+    ready(
+        state,
+        STATE_FAILED,
+        b"this module has no host state".to_vec(),
+    )
+}
+
 /// `portcullis.state_get(key_ptr, key_len) -> (status << 32) | len`: the
 /// value of `key` as this call sees it (its own writes first), readied.
 pub(super) fn host_state_get(
@@ -202,11 +211,7 @@ pub(super) fn host_state_get(
     let key = guest_bytes(&mut caller, ptr, len, "state_get")?;
     let state = caller.data_mut();
     let Some(module_state) = &state.state else {
-        return Ok(ready(
-            state,
-            STATE_FAILED,
-            b"this module has no host state".to_vec(),
-        ));
+        return Ok(no_host_state(state));
     };
     let found = match module_state.staged.staged(&key) {
         Some(value) => Ok(value.map(<[u8]>::to_vec)),
@@ -272,11 +277,7 @@ pub(super) fn host_state_scan(
     let prefix = guest_bytes(&mut caller, ptr, len, "state_scan")?;
     let state = caller.data_mut();
     let Some(module_state) = &state.state else {
-        return Ok(ready(
-            state,
-            STATE_FAILED,
-            b"this module has no host state".to_vec(),
-        ));
+        return Ok(no_host_state(state));
     };
     let limit = usize::try_from(limit).unwrap_or(0).min(MAX_SCAN_ENTRIES);
     // The first `limit` entries as this call sees them are among the first
