@@ -489,6 +489,18 @@ fn self_protection_holds(version: Version) {
     ] {
         assert_denied(&dockerd.docker(args), &refused, &dockerd);
     }
+    // Protected by name only: its ID prefix could name it, so any bare hex
+    // reference is refused (seen on 20.10 before this rule: `kill <prefix>`
+    // stopped it).
+    let id = dockerd.get_json("/v1.41/containers/guard/json")["Id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_denied(
+        &dockerd.docker(&["kill", &id[..4]]),
+        "may be a container Portcullis protects by name",
+        &dockerd,
+    );
     let stop = dockerd.docker(&["stop", "-t", "0", "other"]);
     assert!(stop.status.success(), "{}", text(&stop.stderr));
 

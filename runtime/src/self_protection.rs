@@ -15,7 +15,9 @@
 //!   refused: found by its ID in `/proc/self/mountinfo` (Docker
 //!   bind-mounts `/var/lib/docker/containers/<id>/…` into every container),
 //!   plus the names and IDs in `[protect] containers`, matched as Docker
-//!   resolves them (full ID, name, or ID prefix).
+//!   resolves them (full ID, name, or ID prefix). While a container is
+//!   protected by name, whose ID is unknown here, those calls naming any
+//!   container by a bare hex string (a possible ID prefix) are refused too.
 
 use portcullis_envelope::{Envelope, Phase};
 
@@ -146,10 +148,20 @@ impl SelfProtection {
                 .iter()
                 .any(|id| id.starts_with(&target) || target.starts_with(id.as_str()))
         };
-        (by_name || by_id).then(|| {
-            format!(
+        if by_name || by_id {
+            return Some(format!(
                 "container \"{target}\" runs Portcullis: it may not be stopped, changed or \
                  entered ([protect] break_glass_users may)"
+            ));
+        }
+        // A container protected by name has an ID Portcullis does not know,
+        // which Docker resolves from any prefix of it: a bare hex reference
+        // may be that container (seen: `kill <4-digit prefix>` stopped it).
+        (!self.container_names.is_empty() && is_hex(target)).then(|| {
+            format!(
+                "container \"{target}\" may be a container Portcullis protects by name: \
+                 name containers for this call, or list the protected ones by ID in \
+                 [protect] containers"
             )
         })
     }
@@ -283,9 +295,28 @@ mod tests {
                 "{uri}"
             );
         }
+        let uri = "/v1.41/containers/web/stop";
+        assert_eq!(rule.check(&envelope("POST", uri, None)), None, "{uri}");
+        // "gatekeeper" is protected by name: its unknown ID could be any of these.
+        for other in ["4f2d", "abcdef012345"] {
+            let uri = format!("/v1.41/containers/{other}/stop");
+            let refusal = rule
+                .check(&envelope("POST", &uri, None))
+                .unwrap_or_default();
+            assert!(refusal.contains("protects by name"), "{uri}: {refusal}");
+        }
+        // Protected by ID only, other IDs pass.
+        let by_id = SelfProtection::with_own_container(
+            &ProtectSettings {
+                plugins: vec![],
+                containers: vec![],
+                break_glass_users: vec![],
+            },
+            Some(OWN.to_owned()),
+        );
         for other in ["web", "4f2d", "abcdef012345"] {
             let uri = format!("/v1.41/containers/{other}/stop");
-            assert_eq!(rule.check(&envelope("POST", &uri, None)), None, "{uri}");
+            assert_eq!(by_id.check(&envelope("POST", &uri, None)), None, "{uri}");
         }
         let logs = "/v1.41/containers/gatekeeper/logs";
         assert_eq!(rule.check(&envelope("GET", logs, None)), None);
