@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use portcullis_envelope::mounts::HostRoot;
 use portcullis_envelope::{AuthzRequest, Envelope, Phase};
 
 use crate::chain::{Chain, ChainDecision, Verdict};
@@ -25,10 +26,17 @@ pub struct CheckOutcome {
     pub elapsed: Duration,
 }
 
-/// Evaluates `request` in `phase` through `chain`.
-pub fn check(chain: &Chain, request: AuthzRequest, phase: Phase) -> anyhow::Result<CheckOutcome> {
+/// Evaluates `request` in `phase` through `chain`, resolving bind sources
+/// in `host_root` as `serve` would.
+pub fn check(
+    chain: &Chain,
+    request: AuthzRequest,
+    phase: Phase,
+    host_root: &HostRoot,
+) -> anyhow::Result<CheckOutcome> {
     let started = Instant::now();
-    let envelope = Arc::new(Envelope::from_authz(request, phase)?);
+    let envelope =
+        Arc::new(Envelope::from_authz(request, phase)?.with_host_root(host_root.clone()));
     let decision = chain.decide(&envelope);
     Ok(CheckOutcome {
         envelope,

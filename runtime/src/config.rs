@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use portcullis_envelope::mounts::HostRoot;
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -60,6 +61,10 @@ pub struct Config {
     /// `[plugin] cache_dir` (resolved like `state_dir`): compiled modules
     /// by content hash; `None` when `compile_cache = false`.
     pub cache_dir: Option<PathBuf>,
+    /// `[plugin] host_root`: where the host's `/` is mounted when Portcullis
+    /// does not run on it (a managed plugin's `/host`); bind sources are
+    /// resolved inside it. By default the host's `/` is ours.
+    pub host_root: HostRoot,
     /// `[admin]`: the operator's socket and the optional metrics listener.
     pub admin: AdminSettings,
     /// `[log]`: the decision log.
@@ -253,6 +258,7 @@ struct RawPlugin {
     watch: Option<bool>,
     cache_dir: Option<PathBuf>,
     compile_cache: Option<bool>,
+    host_root: Option<Spanned<PathBuf>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -369,6 +375,19 @@ impl Config {
                     .unwrap_or_else(|| PathBuf::from(DEFAULT_CACHE_DIR)),
             )
         });
+        let host_root = match plugin.host_root {
+            Some(root) if !root.get_ref().is_absolute() || !root.get_ref().is_dir() => {
+                return Err(at(
+                    root.span(),
+                    format!(
+                        "host_root {} is not an absolute path to a directory (where the host's / is mounted)",
+                        root.get_ref().display()
+                    ),
+                ));
+            }
+            Some(root) => HostRoot::under(root.into_inner()),
+            None => HostRoot::native(),
+        };
         let admin = raw.admin.unwrap_or_default();
         let admin = AdminSettings {
             socket: base.join(
@@ -506,6 +525,7 @@ impl Config {
             state_dir,
             watch: plugin.watch.unwrap_or(true),
             cache_dir,
+            host_root,
             admin,
             log,
             protect,
@@ -756,6 +776,26 @@ path = "m.wasm"
         )
         .unwrap_err();
         assert!(err.message.contains("reserved"), "{err}");
+    }
+
+    #[test]
+    fn host_root_must_be_an_existing_absolute_directory() {
+        let dir = dir_with_module();
+        let module = "[[module]]\nname = \"a\"\npath = \"m.wasm\"\n";
+        assert_eq!(
+            parse_in(&dir, module).unwrap().host_root,
+            HostRoot::native()
+        );
+        let root = dir.path().display();
+        let config =
+            parse_in(&dir, &format!("[plugin]\nhost_root = \"{root}\"\n{module}")).unwrap();
+        assert_eq!(config.host_root, HostRoot::under(dir.path()));
+        for bad in ["host", "/no/such/host/root"] {
+            let err =
+                parse_in(&dir, &format!("[plugin]\nhost_root = \"{bad}\"\n{module}")).unwrap_err();
+            assert_eq!(err.line, Some(2), "{err}");
+            assert!(err.message.contains("host_root"), "{err}");
+        }
     }
 
     #[test]

@@ -309,6 +309,7 @@ fn serve(config_path: PathBuf, flags: ServeFlags) -> anyhow::Result<()> {
             decider: live,
             log,
             metrics,
+            host_root: config.host_root.clone(),
         };
         let plugin = portcullis::server::serve(bound, listener, state, until_stopped());
         let signal = async move {
@@ -451,7 +452,7 @@ fn check_with_state(
     response: bool,
     state_dir: &Path,
 ) -> anyhow::Result<ExitCode> {
-    let (_config, chain) = load_chain(config_path, state_dir)?;
+    let (config, chain) = load_chain(config_path, state_dir)?;
     let phase = if response {
         Phase::Response
     } else {
@@ -461,7 +462,7 @@ fn check_with_state(
         .with_context(|| format!("cannot read {}", request_path.display()))?;
     let request = portcullis::check::read_request(&bytes, phase)
         .with_context(|| format!("{} is not an AuthZ request", request_path.display()))?;
-    let outcome = portcullis::check::check(&chain, request, phase)?;
+    let outcome = portcullis::check::check(&chain, request, phase, &config.host_root)?;
     print!("{}", outcome.render(&chain));
     Ok(if outcome.decision.allow {
         ExitCode::SUCCESS

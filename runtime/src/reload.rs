@@ -67,6 +67,7 @@ struct FixedSettings {
     workers: usize,
     state_dir: PathBuf,
     cache_dir: Option<PathBuf>,
+    host_root: portcullis_envelope::mounts::HostRoot,
     watch: bool,
     admin: crate::config::AdminSettings,
     log: crate::config::LogSettings,
@@ -86,6 +87,7 @@ impl FixedSettings {
                 .cache_dir
                 .clone()
                 .or_else(|| config.cache_dir.clone()),
+            host_root: config.host_root.clone(),
             watch: config.watch,
             admin: config.admin.clone(),
             log: config.log.clone(),
@@ -209,7 +211,7 @@ impl LiveChain {
         if fixed != self.fixed {
             tracing::warn!(
                 target: "portcullis::reload",
-                "[plugin] name, socket, workers, state_dir, cache_dir, watch, [admin] and [log] take effect only on restart; still serving {} on {} with {} workers",
+                "[plugin] name, socket, workers, state_dir, cache_dir, host_root, watch, [admin] and [log] take effect only on restart; still serving {} on {} with {} workers",
                 self.fixed.plugin_name,
                 self.fixed.socket.display(),
                 self.fixed.workers

@@ -16,6 +16,7 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use portcullis_envelope::mounts::HostRoot;
 use portcullis_envelope::{ActivateResponse, AuthzAnswer, AuthzRequest, Envelope, Phase};
 
 use crate::chain::Decide;
@@ -36,6 +37,8 @@ pub struct AppState {
     pub log: Arc<DecisionLog>,
     /// Decisions counted and timed.
     pub metrics: Arc<Metrics>,
+    /// Where bind-mount sources are resolved (`[plugin] host_root`).
+    pub host_root: HostRoot,
 }
 
 /// The plugin's HTTP routes (usable without a socket, e.g. in tests).
@@ -122,7 +125,7 @@ async fn authorize(state: AppState, body: Bytes, phase: Phase) -> Response {
             );
         }
     };
-    let envelope = Arc::new(envelope);
+    let envelope = Arc::new(envelope.with_host_root(state.host_root.clone()));
     // The chain fails closed by itself; should it ever panic, the request
     // is refused all the same, and the thread goes on serving.
     let started = Instant::now();

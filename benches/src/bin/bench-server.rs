@@ -153,6 +153,7 @@ async fn native(config: &Path, socket: &Path) -> anyhow::Result<()> {
         decider: Arc::new(chain),
         log: Arc::new(log),
         metrics,
+        host_root: config.host_root.clone(),
     };
     portcullis::server::serve(bound, listener, state, shutdown_signal())
         .await

@@ -24,7 +24,8 @@ use crate::docker::{
 };
 use crate::identity::{PeerCertificate, peer_certificate};
 use crate::mounts::{
-    MountInfo, container_mounts, plugin_mounts, plugin_set_mounts, service_mounts, volume_mounts,
+    HostRoot, MountInfo, container_mounts, plugin_mounts, plugin_set_mounts, service_mounts,
+    volume_mounts,
 };
 use crate::redact::{Redacted, redact_body, redact_headers};
 use crate::routes;
@@ -81,6 +82,8 @@ pub struct Envelope {
     pub response: Option<ResponseView>,
     /// The first client certificate as Docker forwarded it (base64 of PEM).
     certificate: Option<String>,
+    /// Where the host's paths are, for resolving mount sources.
+    host_root: HostRoot,
     /// What is built on first demand.
     lazy: Lazy,
 }
@@ -192,8 +195,17 @@ impl Envelope {
             body_state,
             response,
             certificate,
+            host_root: HostRoot::native(),
             lazy: Lazy::default(),
         })
+    }
+
+    /// Resolves mount sources inside `root` (the host's `/` mounted there,
+    /// as a managed plugin sees it) instead of on this process's `/`.
+    pub fn with_host_root(mut self, root: HostRoot) -> Self {
+        self.host_root = root;
+        self.lazy.mounts = OnceLock::new();
+        self
     }
 
     /// The client certificate that authenticated the call, decoded (on first use).
@@ -229,10 +241,11 @@ impl Envelope {
                     Ok(create) => Some(container_mounts(
                         &create.host_config,
                         create.config.volumes.keys(),
+                        &self.host_root,
                     )),
                     Err(_) => None,
                 },
-                action => mounts_of(action, self.body.as_deref()?),
+                action => mounts_of(action, self.body.as_deref()?, &self.host_root),
             })
             .as_deref()
     }
@@ -473,34 +486,32 @@ impl ConfigPrefix {
 
 /// The mounts of a call that creates containers (but `containers/create`,
 /// whose decoded body is shared), from its (Go-decoded) body.
-fn mounts_of(action: &str, body: &RawValue) -> Option<Vec<MountInfo>> {
+fn mounts_of(action: &str, body: &RawValue, root: &HostRoot) -> Option<Vec<MountInfo>> {
     match action {
         // API < 1.24 applies the HostConfig of a start body.
         "container_start" => {
             let start: ContainerStart = serde_json::from_str(body.get()).ok()?;
-            Some(
-                start
-                    .host_config
-                    .map_or_else(Vec::new, |host_config| container_mounts(&host_config, [])),
-            )
+            Some(start.host_config.map_or_else(Vec::new, |host_config| {
+                container_mounts(&host_config, [], root)
+            }))
         }
         "service_create" | "service_update" => {
             let service: ServiceCreate = serde_json::from_str(body.get()).ok()?;
-            Some(service_mounts(&service))
+            Some(service_mounts(&service, root))
         }
         // A managed plugin's `mount` and `device` privileges are host paths.
         "plugin_install" | "plugin_upgrade" => {
             let privileges: PluginPrivileges = serde_json::from_str(body.get()).ok()?;
-            Some(plugin_mounts(&privileges))
+            Some(plugin_mounts(&privileges, root))
         }
         "plugin_set" => {
             let settings: Vec<String> = serde_json::from_str(body.get()).ok()?;
-            Some(plugin_set_mounts(&settings))
+            Some(plugin_set_mounts(&settings, root))
         }
         // A local volume with `o=bind` is a bind mount waiting to happen.
         "volume_create" => {
             let volume: VolumeCreate = serde_json::from_str(body.get()).ok()?;
-            Some(volume_mounts(&volume))
+            Some(volume_mounts(&volume, root))
         }
         _ => None,
     }

@@ -86,16 +86,21 @@ impl MountInfo {
 
 #[cfg(feature = "host")]
 pub use collect::{
-    container_mounts, plugin_mounts, plugin_set_mounts, resolve_host_path, service_mounts,
-    volume_mounts,
+    HostRoot, container_mounts, plugin_mounts, plugin_set_mounts, resolve_host_path,
+    service_mounts, volume_mounts,
 };
 
 #[cfg(feature = "host")]
 mod collect {
-    use std::io;
-    use std::path::{Component, Path, PathBuf};
-
     use std::collections::BTreeMap;
+    use std::ffi::OsString;
+    use std::io;
+    use std::os::fd::{AsRawFd as _, OwnedFd};
+    use std::os::unix::ffi::OsStringExt as _;
+    use std::path::{Component, Path, PathBuf};
+    use std::sync::Arc;
+
+    use rustix::fs::{self, Mode, OFlags, ResolveFlags};
 
     use super::{MountInfo, MountKind};
     use crate::docker::volume::local_bind_device;
@@ -106,18 +111,19 @@ mod collect {
     pub fn container_mounts<'a>(
         host_config: &HostConfig,
         anonymous_volumes: impl IntoIterator<Item = &'a String>,
+        root: &HostRoot,
     ) -> Vec<MountInfo> {
         let volume_driver = &host_config.volume_driver;
         let mut mounts = Vec::new();
         for spec in &host_config.binds {
-            let mut mount = bind_spec(spec);
+            let mut mount = bind_spec(spec, root);
             if mount.kind == MountKind::Volume {
                 mount.driver = Some(volume_driver.clone());
             }
             mounts.push(mount);
         }
         for mount in &host_config.mounts {
-            mounts.extend(mount_entry(mount, "Mounts"));
+            mounts.extend(mount_entry(mount, "Mounts", root));
         }
         for spec in &host_config.volumes_from {
             let (source, mode) = spec.split_once(':').unwrap_or((spec, ""));
@@ -138,6 +144,7 @@ mod collect {
             let writable =
                 device.cgroup_permissions.is_empty() || device.cgroup_permissions.contains('w');
             mounts.push(host_path(
+                root,
                 MountKind::Device,
                 "Devices",
                 &device.path_on_host,
@@ -158,16 +165,16 @@ mod collect {
 
     /// The mounts of a swarm service: its container spec's, and the host
     /// paths granted to the plugin a `plugin` runtime service installs.
-    pub fn service_mounts(service: &ServiceCreate) -> Vec<MountInfo> {
+    pub fn service_mounts(service: &ServiceCreate, root: &HostRoot) -> Vec<MountInfo> {
         let task = &service.task_template;
         let mut mounts: Vec<MountInfo> = task
             .container_spec
             .mounts
             .iter()
-            .flat_map(|m| mount_entry(m, "ContainerSpec.Mounts"))
+            .flat_map(|m| mount_entry(m, "ContainerSpec.Mounts", root))
             .collect();
         if let Some(plugin) = &task.plugin_spec {
-            mounts.extend(plugin_mounts(&plugin.privileges));
+            mounts.extend(plugin_mounts(&plugin.privileges, root));
         }
         mounts
     }
@@ -175,7 +182,7 @@ mod collect {
     /// The host paths `docker plugin set` points a plugin at: a mount's
     /// `source`, a device's `path`, and any absolute value set without a
     /// field (which names a mount's source when the name is a mount's).
-    pub fn plugin_set_mounts(settings: &[String]) -> Vec<MountInfo> {
+    pub fn plugin_set_mounts(settings: &[String], root: &HostRoot) -> Vec<MountInfo> {
         let mut mounts = Vec::new();
         for setting in settings {
             let (name, value) = setting.split_once('=').unwrap_or((setting, ""));
@@ -186,14 +193,14 @@ mod collect {
                 "" if value.starts_with('/') => MountKind::Bind,
                 _ => continue,
             };
-            mounts.push(host_path(kind, "PluginSettings", value, "", false));
+            mounts.push(host_path(root, kind, "PluginSettings", value, "", false));
         }
         mounts
     }
 
     /// The host paths a managed plugin's privileges grant: each `mount`
     /// value is a bind, each `device` value a device.
-    pub fn plugin_mounts(privileges: &[PluginPrivilege]) -> Vec<MountInfo> {
+    pub fn plugin_mounts(privileges: &[PluginPrivilege], root: &HostRoot) -> Vec<MountInfo> {
         let mut mounts = Vec::new();
         for privilege in privileges {
             let kind = match privilege.name.as_str() {
@@ -202,7 +209,7 @@ mod collect {
                 _ => continue,
             };
             for path in &privilege.value {
-                mounts.push(host_path(kind, "PluginPrivileges", path, "", false));
+                mounts.push(host_path(root, kind, "PluginPrivileges", path, "", false));
             }
         }
         mounts
@@ -210,13 +217,14 @@ mod collect {
 
     /// The volume a `volume create` body makes, and the host path it binds
     /// if it is a `local` volume with `o=bind`.
-    pub fn volume_mounts(volume: &VolumeCreate) -> Vec<MountInfo> {
+    pub fn volume_mounts(volume: &VolumeCreate, root: &HostRoot) -> Vec<MountInfo> {
         volume_with_driver(
             "VolumeCreate",
             &volume.name,
             "",
             &volume.driver,
             &volume.driver_opts,
+            root,
         )
     }
 
@@ -228,6 +236,7 @@ mod collect {
         target: &str,
         driver: &str,
         options: &BTreeMap<String, String>,
+        root: &HostRoot,
     ) -> Vec<MountInfo> {
         let mut volume = plain(MountKind::Volume, origin, source, target, false);
         volume.driver = Some(driver.to_owned());
@@ -235,6 +244,7 @@ mod collect {
         let mut mounts = vec![volume];
         if let Some(device) = local_bind_device(driver, options) {
             mounts.push(host_path(
+                root,
                 MountKind::Bind,
                 &format!("{origin}.device"),
                 device,
@@ -248,7 +258,7 @@ mod collect {
     /// A `Binds` entry, parsed as Docker's Linux parser does: `dst`,
     /// `dst:mode`, `src:dst` or `src:dst:mode`; an absolute `src` is a host
     /// path, anything else a volume name.
-    fn bind_spec(spec: &str) -> MountInfo {
+    fn bind_spec(spec: &str, root: &HostRoot) -> MountInfo {
         let parts: Vec<&str> = spec.split(':').collect();
         let (source, target, mode) = match parts.as_slice() {
             [target] => ("", *target, ""),
@@ -260,7 +270,7 @@ mod collect {
         };
         let read_only = mode.split(',').any(|m| m == "ro");
         if source.starts_with('/') {
-            let mut bind = host_path(MountKind::Bind, "Binds", source, target, read_only);
+            let mut bind = host_path(root, MountKind::Bind, "Binds", source, target, read_only);
             bind.propagation = mode
                 .split(',')
                 .find(|m| PROPAGATIONS.contains(m))
@@ -296,7 +306,7 @@ mod collect {
 
     /// One `--mount` entry; a volume whose `DriverConfig` binds a host path
     /// also yields that bind.
-    fn mount_entry(mount: &Mount, origin: &str) -> Vec<MountInfo> {
+    fn mount_entry(mount: &Mount, origin: &str, root: &HostRoot) -> Vec<MountInfo> {
         let kind = match mount.kind.as_str() {
             "bind" => MountKind::Bind,
             "volume" => MountKind::Volume,
@@ -308,8 +318,14 @@ mod collect {
         };
         match kind {
             MountKind::Bind => {
-                let mut bind =
-                    host_path(kind, origin, &mount.source, &mount.target, mount.read_only);
+                let mut bind = host_path(
+                    root,
+                    kind,
+                    origin,
+                    &mount.source,
+                    &mount.target,
+                    mount.read_only,
+                );
                 bind.propagation = mount
                     .bind_options
                     .as_ref()
@@ -326,7 +342,7 @@ mod collect {
                 let (name, options) =
                     driver.map_or(("", &empty), |d| (d.name.as_str(), &d.options));
                 let mut mounts =
-                    volume_with_driver(origin, &mount.source, &mount.target, name, options);
+                    volume_with_driver(origin, &mount.source, &mount.target, name, options, root);
                 mounts[0].read_only = mount.read_only;
                 mounts
             }
@@ -363,6 +379,7 @@ mod collect {
     }
 
     fn host_path(
+        root: &HostRoot,
         kind: MountKind,
         origin: &str,
         source: &str,
@@ -375,7 +392,7 @@ mod collect {
             return info;
         }
         info.normalized = Some(clean(source));
-        match resolve_host_path(Path::new(source)) {
+        match root.resolve(Path::new(source)) {
             Ok(path) => info.resolved = Some(path.to_string_lossy().into_owned()),
             Err(e) => info.resolve_error = Some(format!("cannot resolve {source}: {e}")),
         }
@@ -397,30 +414,70 @@ mod collect {
         format!("/{}", out.join("/"))
     }
 
-    /// Resolves `path` with every symlink followed. A path that does not exist
-    /// yet (Docker creates missing bind sources) resolves through its deepest
-    /// existing ancestor; the missing rest cannot hold symlinks. A symlink
-    /// whose target does not exist (yet) resolves to that target: whoever
-    /// creates it decides what the mount shows.
+    /// Resolves `path` on this process's own root (see [`HostRoot::resolve`]).
     pub fn resolve_host_path(path: &Path) -> io::Result<PathBuf> {
-        resolve_within(path, 0)
+        HostRoot::native().resolve(path)
     }
 
-    /// Symlinks followed before giving up, as the kernel's `ELOOP`.
-    const MAX_LINKS: usize = 40;
+    /// Where the host's filesystem is, as this process sees it: at `/` (a
+    /// service on the host), or mounted under a directory, as a managed
+    /// plugin sees the host's `/` at `/host` (`[plugin] host_root`). Bind
+    /// sources are host paths, so they are resolved inside that root.
+    #[derive(Debug, Clone, Default, PartialEq, Eq)]
+    pub struct HostRoot(Option<Arc<Path>>);
 
-    fn resolve_within(path: &Path, links: usize) -> io::Result<PathBuf> {
-        if links > MAX_LINKS {
-            return Err(io::Error::other("too many levels of symbolic links"));
+    impl HostRoot {
+        /// The host's `/` is this process's `/`.
+        pub fn native() -> HostRoot {
+            HostRoot(None)
         }
-        let mut existing = path.to_path_buf();
-        let mut missing: Vec<Component<'_>> = Vec::new();
-        let components: Vec<Component<'_>> = path.components().collect();
-        let mut keep = components.len();
-        loop {
-            match kernel_resolve(&existing) {
-                Ok(mut real) => {
-                    for component in missing.iter().rev() {
+
+        /// The host's `/` is mounted at `dir`.
+        pub fn under(dir: impl Into<PathBuf>) -> HostRoot {
+            HostRoot(Some(Arc::from(dir.into())))
+        }
+
+        /// The directory the host's `/` is at (`None`: here).
+        pub fn dir(&self) -> Option<&Path> {
+            self.0.as_deref()
+        }
+
+        /// Resolves the host path `path` with every symlink followed, as the
+        /// daemon's kernel will. A path that does not exist yet (Docker
+        /// creates missing bind sources) resolves through its deepest
+        /// existing ancestor; the missing rest cannot hold symlinks. A
+        /// symlink whose target does not exist (yet) resolves to that
+        /// target: whoever creates it decides what the mount shows.
+        ///
+        /// Under a root, the walk cannot leave it: `..` stops at the root
+        /// and absolute symlinks start from it (`openat2`'s
+        /// `RESOLVE_IN_ROOT`), so `/srv/link -> /` resolves to the host's
+        /// `/`, reported as `/`. Magic links (`/proc/PID/root`) are refused
+        /// there, since they lead out of the root.
+        pub fn resolve(&self, path: &Path) -> io::Result<PathBuf> {
+            self.resolve_within(path, 0)
+        }
+
+        fn resolve_within(&self, path: &Path, links: usize) -> io::Result<PathBuf> {
+            if links > MAX_LINKS {
+                return Err(io::Error::other("too many levels of symbolic links"));
+            }
+            let components: Vec<Component<'_>> = path.components().collect();
+            let mut keep = components.len();
+            let mut existing = path.to_path_buf();
+            loop {
+                let found = match self.open(&existing, true) {
+                    Ok(opened) => Some(self.path_of(&opened, &existing)?),
+                    Err(e) if e.kind() == io::ErrorKind::NotFound && keep > 1 => {
+                        match self.dangling_target(&existing) {
+                            Some(target) => Some(self.resolve_within(&target, links + 1)?),
+                            None => None,
+                        }
+                    }
+                    Err(e) => return Err(e),
+                };
+                if let Some(mut real) = found {
+                    for component in &components[keep..] {
                         match component {
                             Component::ParentDir => {
                                 real.pop();
@@ -431,57 +488,97 @@ mod collect {
                     }
                     return Ok(real);
                 }
-                Err(e) if e.kind() == io::ErrorKind::NotFound && keep > 1 => {
-                    if let Some(target) = dangling_target(&existing) {
-                        let mut resolved = resolve_within(&target, links + 1)?;
-                        for component in missing.iter().rev() {
-                            match component {
-                                Component::ParentDir => {
-                                    resolved.pop();
-                                }
-                                Component::Normal(name) => resolved.push(name),
-                                _ => {}
-                            }
-                        }
-                        return Ok(resolved);
-                    }
-                    keep -= 1;
-                    missing.push(components[keep]);
-                    existing = components[..keep].iter().collect();
-                }
-                Err(e) => return Err(e),
+                keep -= 1;
+                existing = components[..keep].iter().collect();
             }
         }
-    }
 
-    /// Where `path` points if it is a symlink whose target is missing
-    /// (absolute, or relative to the link's directory).
-    fn dangling_target(path: &Path) -> Option<PathBuf> {
-        let metadata = std::fs::symlink_metadata(path).ok()?;
-        if !metadata.file_type().is_symlink() {
-            return None;
+        /// One `open(O_PATH)` of `path`: the same walk `mount` will make.
+        fn open(&self, path: &Path, follow: bool) -> io::Result<OwnedFd> {
+            let mut flags = OFlags::PATH | OFlags::CLOEXEC;
+            if !follow {
+                flags |= OFlags::NOFOLLOW;
+            }
+            let opened = match &self.0 {
+                None => fs::open(path, flags, Mode::empty()),
+                Some(root) => {
+                    let root = fs::open(
+                        &**root,
+                        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                        Mode::empty(),
+                    )?;
+                    fs::openat2(
+                        &root,
+                        path,
+                        flags,
+                        Mode::empty(),
+                        ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
+                    )
+                }
+            };
+            Ok(opened?)
         }
-        let target = std::fs::read_link(path).ok()?;
-        Some(match path.parent() {
-            Some(parent) if target.is_relative() => parent.join(target),
-            _ => target,
-        })
+
+        /// The host path `opened` reached: what `/proc/self/fd` says it
+        /// points to, rather than `realpath`'s `readlink` of every prefix;
+        /// under a root, with the root taken off. Without `/proc`, on the
+        /// process's own root, `realpath` it is.
+        fn path_of(&self, opened: &OwnedFd, path: &Path) -> io::Result<PathBuf> {
+            let real = fd_path(opened);
+            let Some(root) = &self.0 else {
+                return match real {
+                    Ok(real) => Ok(real),
+                    Err(_) => std::fs::canonicalize(path),
+                };
+            };
+            let real = real?;
+            let root = fd_path(&fs::open(
+                &**root,
+                OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                Mode::empty(),
+            )?)?;
+            match real.strip_prefix(&root) {
+                Ok(inside) => Ok(Path::new("/").join(inside)),
+                Err(_) => Err(io::Error::other(format!(
+                    "{} left the host root {}",
+                    path.display(),
+                    root.display()
+                ))),
+            }
+        }
+
+        /// Where `path` points if it is a symlink whose target is missing
+        /// (absolute, or relative to the link's directory).
+        fn dangling_target(&self, path: &Path) -> Option<PathBuf> {
+            let link = self.open(path, false).ok()?;
+            if !fs::fstat(&link).is_ok_and(|stat| {
+                fs::FileType::from_raw_mode(stat.st_mode) == fs::FileType::Symlink
+            }) {
+                return None;
+            }
+            let target = PathBuf::from(OsString::from_vec(
+                fs::readlinkat(&link, "", Vec::new()).ok()?.into_bytes(),
+            ));
+            Some(match path.parent() {
+                Some(parent) if target.is_relative() => parent.join(target),
+                _ => target,
+            })
+        }
     }
 
-    /// The path the kernel reaches from `path`, every symlink followed: one
-    /// `open(O_PATH)` (the same walk `mount` will make) and a look at what
-    /// the descriptor points to, rather than `realpath`'s `readlink` of
-    /// every prefix. Without `/proc`, `realpath` it is.
-    fn kernel_resolve(path: &Path) -> io::Result<PathBuf> {
-        use std::os::fd::AsRawFd as _;
-        use std::os::unix::fs::OpenOptionsExt as _;
-        let opened = std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_PATH)
-            .open(path)?;
-        match std::fs::read_link(format!("/proc/self/fd/{}", opened.as_raw_fd())) {
-            Ok(real) if real.is_absolute() => Ok(real),
-            _ => std::fs::canonicalize(path),
+    /// Symlinks followed before giving up, as the kernel's `ELOOP`.
+    const MAX_LINKS: usize = 40;
+
+    /// What `/proc/self/fd` says `opened` points to.
+    fn fd_path(opened: &OwnedFd) -> io::Result<PathBuf> {
+        let real = std::fs::read_link(format!("/proc/self/fd/{}", opened.as_raw_fd()))?;
+        if real.is_absolute() {
+            Ok(real)
+        } else {
+            Err(io::Error::other(format!(
+                "/proc/self/fd gave {}",
+                real.display()
+            )))
         }
     }
 
@@ -501,6 +598,7 @@ mod collect {
             let mounts = container_mounts(
                 &hc(&format!(r#"{{"Binds":["{}:/h"]}}"#, link.display())),
                 [],
+                &HostRoot::native(),
             );
             assert_eq!(mounts[0].kind, MountKind::Bind);
             assert_eq!(mounts[0].resolved.as_deref(), Some("/"));
@@ -517,6 +615,7 @@ mod collect {
                     r#"{"Binds":["/data","/cache:ro","named:/v","/etc:/host-etc:ro,rslave","/a/../etc//:/e"]}"#,
                 ),
                 [],
+                &HostRoot::native(),
             );
             let summary: Vec<_> = mounts
                 .iter()
@@ -544,6 +643,7 @@ mod collect {
                        "Tmpfs":{"/run":"size=1m"}}"#,
                 ),
                 [&"/anon".to_owned()],
+                &HostRoot::native(),
             );
             let kinds: Vec<_> = mounts.iter().map(|m| m.kind).collect();
             assert_eq!(
@@ -601,6 +701,7 @@ mod collect {
             let mounts = container_mounts(
                 &hc(r#"{"Mounts":[{"Type":"bind","Source":"relative/p","Target":"/x"}]}"#),
                 [],
+                &HostRoot::native(),
             );
             assert!(mounts[0].resolved.is_none());
             assert!(
@@ -610,6 +711,104 @@ mod collect {
                     .unwrap()
                     .contains("not absolute")
             );
+        }
+        /// A host tree under a directory, as a managed plugin sees the
+        /// host's `/` at `/host`.
+        fn host_tree() -> (tempfile::TempDir, HostRoot) {
+            let dir = tempfile::tempdir().unwrap();
+            let host = dir.path().join("host");
+            std::fs::create_dir_all(host.join("srv/data")).unwrap();
+            std::fs::create_dir_all(host.join("etc")).unwrap();
+            let root = HostRoot::under(&host);
+            (dir, root)
+        }
+
+        #[test]
+        fn under_a_root_a_symlink_to_slash_is_the_hosts_root() {
+            let (dir, root) = host_tree();
+            let host = dir.path().join("host");
+            std::os::unix::fs::symlink("/", host.join("srv/to-root")).unwrap();
+            std::os::unix::fs::symlink("../../..", host.join("srv/data/up")).unwrap();
+            assert_eq!(
+                root.resolve(Path::new("/srv/to-root")).unwrap(),
+                Path::new("/")
+            );
+            assert_eq!(
+                root.resolve(Path::new("/srv/to-root/etc")).unwrap(),
+                Path::new("/etc")
+            );
+            // `..` stops at the host's root, as it does at `/`.
+            assert_eq!(
+                root.resolve(Path::new("/srv/data/up")).unwrap(),
+                Path::new("/")
+            );
+            assert_eq!(
+                root.resolve(Path::new("/../../etc")).unwrap(),
+                Path::new("/etc")
+            );
+        }
+
+        #[test]
+        fn under_a_root_absolute_symlinks_start_from_the_hosts_root() {
+            let (dir, root) = host_tree();
+            let host = dir.path().join("host");
+            // On this machine `/etc` is not the host's `/etc`: the link
+            // must land in the host tree, not here.
+            std::os::unix::fs::symlink("/etc", host.join("srv/e")).unwrap();
+            std::fs::write(host.join("etc/only-on-host"), "").unwrap();
+            assert_eq!(
+                root.resolve(Path::new("/srv/e")).unwrap(),
+                Path::new("/etc")
+            );
+            // A plain walk from here follows the link to this machine's `/etc`.
+            assert!(!host.join("srv/e/only-on-host").exists());
+            assert_eq!(
+                root.resolve(Path::new("/srv/e/only-on-host")).unwrap(),
+                Path::new("/etc/only-on-host")
+            );
+        }
+
+        #[test]
+        fn under_a_root_missing_and_dangling_paths_resolve_inside_it() {
+            let (dir, root) = host_tree();
+            let host = dir.path().join("host");
+            std::os::unix::fs::symlink("/etc/not-yet", host.join("srv/d")).unwrap();
+            assert_eq!(
+                root.resolve(Path::new("/srv/d/x")).unwrap(),
+                Path::new("/etc/not-yet/x")
+            );
+            assert_eq!(
+                root.resolve(Path::new("/srv/missing/../data")).unwrap(),
+                Path::new("/srv/data")
+            );
+            std::os::unix::fs::symlink("b", host.join("a")).unwrap();
+            std::os::unix::fs::symlink("a", host.join("b")).unwrap();
+            assert!(root.resolve(Path::new("/a/x")).is_err());
+        }
+
+        #[test]
+        fn under_a_root_magic_links_are_refused_not_followed() {
+            // `/proc/self/root` leads out of any root: it must be an error
+            // (a policy denies an unresolved bind), never a path.
+            let root = HostRoot::under("/");
+            assert!(root.resolve(Path::new("/proc/self/root")).is_err());
+            assert_eq!(
+                HostRoot::native()
+                    .resolve(Path::new("/proc/self/root"))
+                    .unwrap(),
+                Path::new("/")
+            );
+        }
+
+        #[test]
+        fn the_envelope_resolves_binds_in_its_host_root() {
+            let (dir, root) = host_tree();
+            std::os::unix::fs::symlink("/", dir.path().join("host/srv/x")).unwrap();
+            let mounts = container_mounts(&hc(r#"{"Binds":["/srv/x:/h"]}"#), [], &root);
+            assert_eq!(mounts[0].resolved.as_deref(), Some("/"));
+            // The same bind on this process's own root: `/srv/x` does not exist.
+            let here = container_mounts(&hc(r#"{"Binds":["/srv/x:/h"]}"#), [], &HostRoot::native());
+            assert_ne!(here[0].resolved.as_deref(), Some("/"));
         }
     }
 }
