@@ -174,58 +174,76 @@ impl Dockerd {
     /// TLS listener (`--tlsverify … --host=tcp://…`) beside the Unix socket,
     /// which stays the one `/_ping` is awaited on.
     pub fn start_with_args(version: Version, plugin_name: &str, extra: &[String]) -> Dockerd {
+        Dockerd::start_in_new_root(version, Some(plugin_name), extra)
+    }
+
+    /// A daemon with no authorization plugin (to install one as a managed
+    /// plugin, then [`restart`](Self::restart) behind it).
+    pub fn start_without_plugin(version: Version) -> Dockerd {
+        Dockerd::start_in_new_root(version, None, &[])
+    }
+
+    fn start_in_new_root(version: Version, plugin_name: Option<&str>, extra: &[String]) -> Dockerd {
         // Short paths: containerd's socket lives under the exec root.
         let root = tempfile::Builder::new()
             .prefix("pdiff")
             .tempdir_in("/tmp")
             .expect("tempdir");
-        let log = std::fs::File::create(root.path().join("dockerd.log")).expect("log file");
-        let path = |name: &str| root.path().join(name);
-        let child = version
-            .command()
-            .args([
-                "--iptables=false",
-                "--ip6tables=false",
-                "--bridge=none",
-                "--storage-driver=vfs",
-            ])
-            .arg(format!("--data-root={}", path("data").display()))
-            .arg(format!("--exec-root={}", path("exec").display()))
-            .arg(format!("--pidfile={}", path("docker.pid").display()))
-            .arg(format!("--host=unix://{}", path("docker.sock").display()))
-            .arg(format!("--authorization-plugin={plugin_name}"))
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log file"))
-            .stderr(log)
-            .spawn()
-            .unwrap_or_else(|e| panic!("spawn dockerd {}: {e}", version.label()));
+        let child = spawn(version, root.path(), plugin_name, extra);
         let mut dockerd = Dockerd {
             version,
             child,
             root,
         };
+        dockerd.wait_until_ready();
+        dockerd
+    }
+
+    /// Stops the daemon and starts it again on the same data root, behind
+    /// `plugin_name` (or none), with `extra` flags.
+    pub fn restart(&mut self, plugin_name: Option<&str>, extra: &[String]) {
+        self.stop();
+        self.child = spawn(self.version, self.root.path(), plugin_name, extra);
+        self.wait_until_ready();
+    }
+
+    /// Waits (90 s at most) until the daemon answers `/_ping`.
+    fn wait_until_ready(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(90);
         loop {
-            if let Ok(ping) = dockerd.request("GET", "/_ping", None)
+            if let Ok(ping) = self.request("GET", "/_ping", None)
                 && ping.status() == 200
             {
-                return dockerd;
+                return;
             }
-            if let Ok(Some(status)) = dockerd.child.try_wait() {
+            if let Ok(Some(status)) = self.child.try_wait() {
                 panic!(
                     "dockerd {} exited ({status}):\n{}",
-                    version.label(),
-                    dockerd.log()
+                    self.version.label(),
+                    self.log()
                 );
             }
             assert!(
                 Instant::now() < deadline,
                 "dockerd {} not ready in 90 s:\n{}",
-                version.label(),
-                dockerd.log()
+                self.version.label(),
+                self.log()
             );
             std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// SIGTERM, then SIGKILL after 30 s.
+    fn stop(&mut self) {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline && !matches!(self.child.try_wait(), Ok(Some(_))) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        if !matches!(self.child.try_wait(), Ok(Some(_))) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
         }
     }
 
@@ -326,16 +344,7 @@ impl Dockerd {
 
 impl Drop for Dockerd {
     fn drop(&mut self) {
-        let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline && !matches!(self.child.try_wait(), Ok(Some(_))) {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        if !matches!(self.child.try_wait(), Ok(Some(_))) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
+        self.stop();
         // A stopped dockerd may leave its default network namespace mounted
         // at `exec/netns/default` (seen after these runs, not after an idle
         // daemon); unmount what is left so the root can be removed.
@@ -347,6 +356,37 @@ impl Drop for Dockerd {
             }
         }
     }
+}
+
+/// Starts `version` on the data root, exec root, pid file, socket and log
+/// in `root`, behind `plugin_name` if given. The log is appended to, so a
+/// restart keeps what came before.
+fn spawn(version: Version, root: &Path, plugin_name: Option<&str>, extra: &[String]) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(root.join("dockerd.log"))
+        .expect("log file");
+    let path = |name: &str| root.join(name);
+    version
+        .command()
+        .args([
+            "--iptables=false",
+            "--ip6tables=false",
+            "--bridge=none",
+            "--storage-driver=vfs",
+        ])
+        .arg(format!("--data-root={}", path("data").display()))
+        .arg(format!("--exec-root={}", path("exec").display()))
+        .arg(format!("--pidfile={}", path("docker.pid").display()))
+        .arg(format!("--host=unix://{}", path("docker.sock").display()))
+        .args(plugin_name.map(|name| format!("--authorization-plugin={name}")))
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().expect("log file"))
+        .stderr(log)
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn dockerd {}: {e}", version.label()))
 }
 
 /// Whether the docker CLI run with `args` failed as it does for any daemon

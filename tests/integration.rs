@@ -13,6 +13,7 @@ mod docker;
 mod examples;
 mod hostile;
 mod instances;
+mod managed_plugin;
 mod moby_authz;
 mod operations;
 mod packaging;

@@ -1,0 +1,191 @@
+//! Portcullis as a managed (v2) Docker plugin, the way an administrator
+//! installs one: `runtime/packaging/build-plugin` makes the directory,
+//! `docker plugin create` and `docker plugin enable` install it into a
+//! throwaway dockerd, which is then restarted with `--authorization-plugin`
+//! naming it. Run on dockerd 20.10 and 26.1.
+//!
+//! What mount resolution sees from inside the plugin: its own rootfs is not
+//! the host, so a bind source (a host path) means nothing there. config.json
+//! mounts the host's `/` at `/host` (rbind, so every mount under it; ro;
+//! rslave, so mounts made on the host later appear too) and `[plugin]
+//! host_root = "/host"` resolves every source inside it with
+//! `RESOLVE_IN_ROOT`. The test's links live in a directory the policy
+//! allows: resolved in the plugin's own rootfs, where that directory does
+//! not exist, a link to `/` would stay a harmless-looking missing path and
+//! be allowed.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use crate::dockerd::{Dockerd, IMAGE, Version};
+use crate::util::{guest_wasm, repo_root};
+
+/// The name the plugin is created under; each daemon has its own plugins.
+const NAME: &str = "portcullis";
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn a_managed_plugin_guards_the_daemon_it_is_installed_in() {
+    for version in Version::ALL {
+        if version.available() {
+            managed_plugin(version);
+        }
+    }
+}
+
+fn managed_plugin(version: Version) {
+    let work = tempfile::Builder::new()
+        .prefix("pmanaged")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let allowed = work.path().join("allowed");
+    std::fs::create_dir_all(allowed.join("data")).unwrap();
+    std::os::unix::fs::symlink("/", allowed.join("link-to-root")).unwrap();
+    std::os::unix::fs::symlink("/etc", allowed.join("etc-link")).unwrap();
+    let plugin_dir = build_plugin(work.path(), &allowed);
+
+    let mut dockerd = Dockerd::start_without_plugin(version);
+    // The image is imported before the policy (which refuses archives) guards the daemon.
+    dockerd.import_busybox();
+    for args in [
+        &["plugin", "create", NAME, plugin_dir.to_str().unwrap()][..],
+        &["plugin", "enable", NAME],
+    ] {
+        let done = dockerd.docker(args);
+        assert!(
+            done.status.success(),
+            "docker {args:?} on {}: {}{}",
+            version.label(),
+            text(&done.stderr),
+            dockerd.log()
+        );
+    }
+    dockerd.restart(Some(NAME), &[]);
+
+    // An allowed bind runs, end to end.
+    let data = format!("{}:/x", allowed.join("data").display());
+    let run = dockerd.docker(&["run", "--rm", "-v", &data, IMAGE, "true"]);
+    assert!(
+        run.status.success(),
+        "{}: {}",
+        version.label(),
+        text(&run.stderr)
+    );
+
+    // Links inside the allowed directory resolve on the host's root.
+    let refused = |source: &Path, resolved: &str| {
+        format!(
+            "Error response from daemon: authorization denied by plugin {NAME}:latest: hardening: bind mount of {} (resolved: {resolved}) is outside the allowed host paths",
+            source.display()
+        )
+    };
+    for (link, resolved) in [("link-to-root", "/"), ("etc-link", "/etc")] {
+        let source = allowed.join(link);
+        let bind = format!("{}:/x", source.display());
+        let mount = format!("type=bind,src={},dst=/x", source.display());
+        for args in [
+            &["run", "--rm", "-v", &bind, IMAGE, "true"][..],
+            &["run", "--rm", "--mount", &mount, IMAGE, "true"],
+        ] {
+            assert_refused(
+                &dockerd,
+                args,
+                &dockerd.docker(args),
+                &refused(&source, resolved),
+            );
+        }
+    }
+    let args = ["run", "--rm", "--privileged", IMAGE, "true"];
+    assert_refused(
+        &dockerd,
+        &args,
+        &dockerd.docker(&args),
+        &format!(
+            "Error response from daemon: authorization denied by plugin {NAME}:latest: hardening: privileged containers are not allowed"
+        ),
+    );
+
+    // It cannot be switched off through the daemon it guards.
+    for args in [
+        &["plugin", "disable", NAME][..],
+        &["plugin", "rm", "-f", NAME],
+    ] {
+        assert_refused(
+            &dockerd,
+            args,
+            &dockerd.docker(args),
+            &format!(
+                "Error response from daemon: authorization denied by plugin {NAME}:latest: self-protection: plugin \"{NAME}\" is Portcullis itself: it may not be disabled, removed, reconfigured or upgraded ([protect] break_glass_users may)"
+            ),
+        );
+    }
+
+    // The host reaches its admin socket beside the plugin socket.
+    let id = dockerd.docker(&["plugin", "inspect", "-f", "{{.Id}}", NAME]);
+    assert!(id.status.success(), "{}", text(&id.stderr));
+    let admin = Path::new("/run/docker/plugins")
+        .join(text(&id.stdout).trim())
+        .join("admin.sock");
+    let status = crate::util::portcullis()
+        .args(["status", "--json", "--admin-socket"])
+        .arg(&admin)
+        .output()
+        .unwrap();
+    assert!(status.status.success(), "{}", text(&status.stderr));
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    let modules: Vec<&str> = status["chain"]["modules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(modules, ["hardening", "read-only"], "{status}");
+    assert_eq!(status["config"], "/etc/portcullis/plugin.toml", "{status}");
+}
+
+/// The plugin directory, built by the repository's script from the binary
+/// and guests under test, with the shipped plugin.toml allowing binds from
+/// `allowed` only.
+fn build_plugin(work: &Path, allowed: &Path) -> std::path::PathBuf {
+    let shipped = repo_root().join("runtime/packaging/managed-plugin/plugin.toml");
+    let shipped = std::fs::read_to_string(shipped).unwrap();
+    assert!(shipped.contains("bind_prefixes = []"), "{shipped}");
+    let config = work.join("plugin.toml");
+    std::fs::write(
+        &config,
+        shipped.replace(
+            "bind_prefixes = []",
+            &format!("bind_prefixes = [\"{}\"]", allowed.display()),
+        ),
+    )
+    .unwrap();
+    let guests = guest_wasm("hardening").parent().unwrap().to_owned();
+    let out = work.join("plugin");
+    let built = Command::new(repo_root().join("runtime/packaging/build-plugin"))
+        .arg("--binary")
+        .arg(env!("CARGO_BIN_EXE_portcullis"))
+        .arg("--guests")
+        .arg(&guests)
+        .arg("--config")
+        .arg(&config)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(built.status.success(), "{}", text(&built.stderr));
+    assert_eq!(text(&built.stdout).trim(), out.to_str().unwrap());
+    out
+}
+
+fn assert_refused(dockerd: &Dockerd, args: &[&str], output: &Output, line: &str) {
+    assert!(
+        crate::dockerd::cli_failed_with(args, output, line),
+        "docker {args:?} on {}: expected {line:?}, got {}\n{}",
+        dockerd.version.label(),
+        text(&output.stderr),
+        dockerd.log()
+    );
+}
