@@ -9,7 +9,10 @@
 //! mounts the host's `/` at `/host` (rbind, so every mount under it; ro;
 //! rslave, so mounts made on the host later appear too) and `[plugin]
 //! host_root = "/host"` resolves every source inside it with
-//! `RESOLVE_IN_ROOT`. The test's links live in a directory the policy
+//! `RESOLVE_IN_ROOT`. Mounts made on the host after the plugin started are
+//! seen only where the host's `/` is shared (systemd's default); the
+//! plugin warns at start when they cannot be (this machine's `/` is
+//! private). The test's links live in a directory the policy
 //! allows: resolved in the plugin's own rootfs, where that directory does
 //! not exist, a link to `/` would stay a harmless-looking missing path and
 //! be allowed.
@@ -64,6 +67,12 @@ fn managed_plugin(version: Version) {
         );
     }
     dockerd.restart(Some(NAME), &[]);
+
+    // Whether mounts made on the host later can be seen inside depends on
+    // the host's / propagating them; the plugin says so when they cannot.
+    let warned = dockerd.log().contains("does not receive mount propagation");
+    let host_propagates = portcullis::host_root::follows_host_mounts(Path::new("/")).is_ok();
+    assert_eq!(warned, !host_propagates, "{}", dockerd.log());
 
     // An allowed bind runs, end to end.
     let data = format!("{}:/x", allowed.join("data").display());

@@ -13,6 +13,7 @@ pub mod chain;
 pub mod check;
 pub mod config;
 pub mod decision_log;
+pub mod host_root;
 pub mod logging;
 pub mod metrics;
 pub mod reload;

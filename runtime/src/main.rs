@@ -241,6 +241,11 @@ fn serve(config_path: PathBuf, flags: ServeFlags) -> anyhow::Result<()> {
     let metrics = Arc::new(Metrics::new());
     let (live, config) = LiveChain::start(&config_path, flags.overrides, metrics.clone())?;
     let live = Arc::new(live);
+    if let Some(dir) = config.host_root.dir()
+        && let Err(why) = portcullis::host_root::follows_host_mounts(dir)
+    {
+        tracing::warn!("{why}");
+    }
     let socket_path = flags.socket.unwrap_or_else(|| config.socket.clone());
     let admin_path = flags
         .admin_socket
