@@ -31,20 +31,17 @@ pub fn follows_host_mounts(dir: &Path) -> Result<(), String> {
 /// For the last mount at `point` in `mountinfo` (proc(5)): whether it is a
 /// slave of, or shared with, another peer group. `None`: no mount there.
 fn receives_propagation(mountinfo: &str, point: &Path) -> Option<bool> {
-    mountinfo
-        .lines()
-        .filter_map(|line| {
-            let fields: Vec<&str> = line.split(' ').collect();
-            let mount_point = unescape(fields.get(4)?);
-            let separator = fields.iter().position(|f| *f == "-")?;
-            let optional = fields.get(6..separator)?;
-            (Path::new(&mount_point) == point).then(|| {
-                optional
-                    .iter()
-                    .any(|tag| tag.starts_with("master:") || tag.starts_with("shared:"))
-            })
+    mountinfo.lines().rev().find_map(|line| {
+        let fields: Vec<&str> = line.split(' ').collect();
+        let mount_point = unescape(fields.get(4)?);
+        let separator = fields.iter().position(|f| *f == "-")?;
+        let optional = fields.get(6..separator)?;
+        (Path::new(&mount_point) == point).then(|| {
+            optional
+                .iter()
+                .any(|tag| tag.starts_with("master:") || tag.starts_with("shared:"))
         })
-        .last()
+    })
 }
 
 /// Undoes mountinfo's octal escapes (`\040` for a space).
