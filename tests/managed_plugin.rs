@@ -12,7 +12,8 @@
 //! `RESOLVE_IN_ROOT`. Mounts made on the host after the plugin started are
 //! seen only where the host's `/` is shared (systemd's default); the
 //! plugin warns at start when they cannot be (this machine's `/` is
-//! private). The test's links live in a directory the policy
+//! private); a shared mount under `/` shows what propagation brings in.
+//! The test's links live in a directory the policy
 //! allows: resolved in the plugin's own rootfs, where that directory does
 //! not exist, a link to `/` would stay a harmless-looking missing path and
 //! be allowed.
@@ -73,6 +74,11 @@ fn managed_plugin(version: Version) {
         format!(r#"{{ "authorization-plugins": ["{NAME}"] }}"#),
     )
     .unwrap();
+    // A shared mount on the host, in place before the plugin starts.
+    let shared = allowed.join("shared");
+    let mut mounts = Mounts::default();
+    mounts.tmpfs(&shared);
+    run_ok(Command::new("mount").arg("--make-shared").arg(&shared));
     dockerd.restart(None, &[format!("--config-file={}", daemon_json.display())]);
 
     // Whether mounts made on the host later can be seen inside depends on
@@ -89,6 +95,27 @@ fn managed_plugin(version: Version) {
         "{}: {}",
         version.label(),
         text(&run.stderr)
+    );
+
+    // A filesystem mounted on the host after the plugin started, under the
+    // shared mount: the plugin's copy is its slave (`rslave`, runc's default
+    // too), so it appears in the plugin's view and a link in it is seen
+    // (unseen, its path would look missing and pass).
+    let later = shared.join("later");
+    std::fs::create_dir(&later).unwrap();
+    mounts.tmpfs(&later);
+    std::os::unix::fs::symlink("/", later.join("link-to-root")).unwrap();
+    let source = later.join("link-to-root");
+    let bind = format!("{}:/x", source.display());
+    let args = ["run", "--rm", "-v", &bind, IMAGE, "true"];
+    assert_refused(
+        &dockerd,
+        &args,
+        &dockerd.docker(&args),
+        &format!(
+            "Error response from daemon: authorization denied by plugin {NAME}:latest: hardening: bind mount of {} (resolved: /) is outside the allowed host paths",
+            source.display()
+        ),
     );
 
     // Links inside the allowed directory resolve on the host's root.
@@ -194,6 +221,31 @@ fn build_plugin(work: &Path, allowed: &Path) -> std::path::PathBuf {
     assert!(built.status.success(), "{}", text(&built.stderr));
     assert_eq!(text(&built.stdout).trim(), out.to_str().unwrap());
     out
+}
+
+/// Mounts made by the test, unmounted (innermost first) when it ends.
+#[derive(Default)]
+struct Mounts(Vec<std::path::PathBuf>);
+
+impl Mounts {
+    fn tmpfs(&mut self, at: &Path) {
+        std::fs::create_dir_all(at).unwrap();
+        run_ok(Command::new("mount").args(["-t", "tmpfs", "tmpfs"]).arg(at));
+        self.0.push(at.to_owned());
+    }
+}
+
+impl Drop for Mounts {
+    fn drop(&mut self) {
+        for at in self.0.iter().rev() {
+            let _ = Command::new("umount").arg("-l").arg(at).status();
+        }
+    }
+}
+
+fn run_ok(command: &mut Command) {
+    let done = command.output().unwrap();
+    assert!(done.status.success(), "{command:?}: {}", text(&done.stderr));
 }
 
 fn assert_refused(dockerd: &Dockerd, args: &[&str], output: &Output, line: &str) {
