@@ -86,6 +86,25 @@ fn managed_plugin(version: Version) {
     let warned = dockerd.log().contains("does not receive mount propagation");
     let host_propagates = portcullis::host_root::follows_host_mounts(Path::new("/")).is_ok();
     assert_eq!(warned, !host_propagates, "{}", dockerd.log());
+    // Where it cannot, a source missing from its view is refused: it may
+    // exist on a filesystem mounted since. Where it can, Docker creates it.
+    let missing = allowed.join("not-yet");
+    let bind = format!("{}:/x", missing.display());
+    let args = ["run", "--rm", "-v", &bind, IMAGE, "true"];
+    let run = dockerd.docker(&args);
+    if host_propagates {
+        assert!(run.status.success(), "{}", text(&run.stderr));
+    } else {
+        let source = missing.display();
+        assert_refused(
+            &dockerd,
+            &args,
+            &run,
+            &format!(
+                "Error response from daemon: authorization denied by plugin {NAME}:latest: hardening: bind mount of {source} cannot be checked: cannot resolve {source}: not in Portcullis' view of the host, which misses filesystems mounted after it started (host_root without mount propagation)"
+            ),
+        );
+    }
 
     // An allowed bind runs, end to end.
     let data = format!("{}:/x", allowed.join("data").display());

@@ -4,10 +4,25 @@
 //! Portcullis started appears there only if the host's `/` propagates
 //! mounts (shared, as systemd makes it) and the bind receives them
 //! (`rslave`). Without that, a link inside the new mount is unseen: its path
-//! looks missing, and a missing path resolves to itself. `serve` checks once
-//! at start and warns, since only the host's administrator can fix it.
+//! looks missing, and a missing path would resolve to itself. `serve`
+//! checks once at start; where the view is frozen it warns (only the host's
+//! administrator can fix it) and refuses bind sources missing from it.
 
 use std::path::Path;
+
+use portcullis_envelope::mounts::HostRoot;
+
+/// `root` as requests should be resolved in it: [`HostRoot::frozen`] (with a
+/// warning) when it does not follow the host's mounts.
+pub fn checked(root: &HostRoot) -> HostRoot {
+    match root.dir().map(follows_host_mounts) {
+        Some(Err(why)) => {
+            tracing::warn!("{why}; bind sources missing from it are refused");
+            root.clone().frozen()
+        }
+        _ => root.clone(),
+    }
+}
 
 /// Whether the mount at `dir` receives mounts made on the host later:
 /// `Ok(())` if so, else why not (to warn with).

@@ -241,11 +241,7 @@ fn serve(config_path: PathBuf, flags: ServeFlags) -> anyhow::Result<()> {
     let metrics = Arc::new(Metrics::new());
     let (live, config) = LiveChain::start(&config_path, flags.overrides, metrics.clone())?;
     let live = Arc::new(live);
-    if let Some(dir) = config.host_root.dir()
-        && let Err(why) = portcullis::host_root::follows_host_mounts(dir)
-    {
-        tracing::warn!("{why}");
-    }
+    let host_root = portcullis::host_root::checked(&config.host_root);
     let socket_path = flags.socket.unwrap_or_else(|| config.socket.clone());
     let admin_path = flags
         .admin_socket
@@ -314,7 +310,7 @@ fn serve(config_path: PathBuf, flags: ServeFlags) -> anyhow::Result<()> {
             decider: live,
             log,
             metrics,
-            host_root: config.host_root.clone(),
+            host_root,
         };
         let plugin = portcullis::server::serve(bound, listener, state, until_stopped());
         let signal = async move {
@@ -467,7 +463,12 @@ fn check_with_state(
         .with_context(|| format!("cannot read {}", request_path.display()))?;
     let request = portcullis::check::read_request(&bytes, phase)
         .with_context(|| format!("{} is not an AuthZ request", request_path.display()))?;
-    let outcome = portcullis::check::check(&chain, request, phase, &config.host_root)?;
+    let outcome = portcullis::check::check(
+        &chain,
+        request,
+        phase,
+        &portcullis::host_root::checked(&config.host_root),
+    )?;
     print!("{}", outcome.render(&chain));
     Ok(if outcome.decision.allow {
         ExitCode::SUCCESS

@@ -424,22 +424,41 @@ mod collect {
     /// plugin sees the host's `/` at `/host` (`[plugin] host_root`). Bind
     /// sources are host paths, so they are resolved inside that root.
     #[derive(Debug, Clone, Default, PartialEq, Eq)]
-    pub struct HostRoot(Option<Arc<Path>>);
+    pub struct HostRoot {
+        /// Where the host's `/` is mounted (`None`: here).
+        dir: Option<Arc<Path>>,
+        /// The view misses filesystems the host mounted later.
+        frozen: bool,
+    }
 
     impl HostRoot {
         /// The host's `/` is this process's `/`.
         pub fn native() -> HostRoot {
-            HostRoot(None)
+            HostRoot::default()
         }
 
         /// The host's `/` is mounted at `dir`.
         pub fn under(dir: impl Into<PathBuf>) -> HostRoot {
-            HostRoot(Some(Arc::from(dir.into())))
+            HostRoot {
+                dir: Some(Arc::from(dir.into())),
+                frozen: false,
+            }
+        }
+
+        /// This view does not receive mounts the host makes later (no mount
+        /// propagation), so a path missing from it may exist on the host,
+        /// on a filesystem mounted since: resolving one is an error, not a
+        /// path, and the policies refuse it.
+        pub fn frozen(self) -> HostRoot {
+            HostRoot {
+                frozen: true,
+                ..self
+            }
         }
 
         /// The directory the host's `/` is at (`None`: here).
         pub fn dir(&self) -> Option<&Path> {
-            self.0.as_deref()
+            self.dir.as_deref()
         }
 
         /// Resolves the host path `path` with every symlink followed, as the
@@ -453,7 +472,8 @@ mod collect {
         /// and absolute symlinks start from it (`openat2`'s
         /// `RESOLVE_IN_ROOT`), so `/srv/link -> /` resolves to the host's
         /// `/`, reported as `/`. Magic links (`/proc/PID/root`) are refused
-        /// there, since they lead out of the root.
+        /// there, since they lead out of the root. In a [`frozen`](Self::frozen)
+        /// view a missing path is an error.
         pub fn resolve(&self, path: &Path) -> io::Result<PathBuf> {
             self.resolve_within(path, 0)
         }
@@ -468,6 +488,12 @@ mod collect {
             loop {
                 let found = match self.open(&existing, true) {
                     Ok(opened) => Some(self.path_of(&opened, &existing)?),
+                    Err(e) if e.kind() == io::ErrorKind::NotFound && self.frozen => {
+                        return Err(io::Error::new(
+                            e.kind(),
+                            "not in Portcullis' view of the host, which misses filesystems mounted after it started (host_root without mount propagation)",
+                        ));
+                    }
                     Err(e) if e.kind() == io::ErrorKind::NotFound && keep > 1 => {
                         match self.dangling_target(&existing) {
                             Some(target) => Some(self.resolve_within(&target, links + 1)?),
@@ -499,7 +525,7 @@ mod collect {
             if !follow {
                 flags |= OFlags::NOFOLLOW;
             }
-            let opened = match &self.0 {
+            let opened = match &self.dir {
                 None => fs::open(path, flags, Mode::empty()),
                 Some(root) => {
                     let root = fs::open(
@@ -525,7 +551,7 @@ mod collect {
         /// process's own root, `realpath` it is.
         fn path_of(&self, opened: &OwnedFd, path: &Path) -> io::Result<PathBuf> {
             let real = fd_path(opened);
-            let Some(root) = &self.0 else {
+            let Some(root) = &self.dir else {
                 return match real {
                     Ok(real) => Ok(real),
                     Err(_) => std::fs::canonicalize(path),
@@ -784,6 +810,26 @@ mod collect {
             std::os::unix::fs::symlink("b", host.join("a")).unwrap();
             std::os::unix::fs::symlink("a", host.join("b")).unwrap();
             assert!(root.resolve(Path::new("/a/x")).is_err());
+        }
+
+        #[test]
+        fn a_frozen_view_refuses_missing_paths_and_resolves_the_rest() {
+            let (dir, root) = host_tree();
+            std::os::unix::fs::symlink("/", dir.path().join("host/srv/x")).unwrap();
+            std::os::unix::fs::symlink("/etc/not-yet", dir.path().join("host/srv/d")).unwrap();
+            let frozen = root.frozen();
+            assert_eq!(frozen.resolve(Path::new("/srv/x")).unwrap(), Path::new("/"));
+            for missing in ["/srv/data/not-yet", "/srv/d"] {
+                let err = frozen.resolve(Path::new(missing)).unwrap_err();
+                assert!(err.to_string().contains("not in Portcullis' view"), "{err}");
+            }
+            // Unfrozen, both resolve through what exists.
+            assert_eq!(
+                HostRoot::under(dir.path().join("host"))
+                    .resolve(Path::new("/srv/d"))
+                    .unwrap(),
+                Path::new("/etc/not-yet")
+            );
         }
 
         #[test]
