@@ -24,8 +24,10 @@ use std::process::{Command, Output};
 use crate::dockerd::{Dockerd, IMAGE, Version};
 use crate::util::{guest_wasm, repo_root};
 
-/// The name the plugin is created under; each daemon has its own plugins.
-const NAME: &str = "portcullis";
+/// The name the plugin is created under (each daemon has its own plugins):
+/// not the `[plugin] name` inside it, which the plugin cannot know, so
+/// self-protection must learn it.
+const NAME: &str = "acme/portcullis:1.0";
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -101,7 +103,7 @@ fn managed_plugin(version: Version) {
             &args,
             &run,
             &format!(
-                "Error response from daemon: authorization denied by plugin {NAME}:latest: hardening: bind mount of {source} cannot be checked: cannot resolve {source}: not in Portcullis' view of the host, which misses filesystems mounted after it started (host_root without mount propagation)"
+                "Error response from daemon: authorization denied by plugin {NAME}: hardening: bind mount of {source} cannot be checked: cannot resolve {source}: not in Portcullis' view of the host, which misses filesystems mounted after it started (host_root without mount propagation)"
             ),
         );
     }
@@ -132,7 +134,7 @@ fn managed_plugin(version: Version) {
         &args,
         &dockerd.docker(&args),
         &format!(
-            "Error response from daemon: authorization denied by plugin {NAME}:latest: hardening: bind mount of {} (resolved: /) is outside the allowed host paths",
+            "Error response from daemon: authorization denied by plugin {NAME}: hardening: bind mount of {} (resolved: /) is outside the allowed host paths",
             source.display()
         ),
     );
@@ -140,7 +142,7 @@ fn managed_plugin(version: Version) {
     // Links inside the allowed directory resolve on the host's root.
     let refused = |source: &Path, resolved: &str| {
         format!(
-            "Error response from daemon: authorization denied by plugin {NAME}:latest: hardening: bind mount of {} (resolved: {resolved}) is outside the allowed host paths",
+            "Error response from daemon: authorization denied by plugin {NAME}: hardening: bind mount of {} (resolved: {resolved}) is outside the allowed host paths",
             source.display()
         )
     };
@@ -166,7 +168,7 @@ fn managed_plugin(version: Version) {
         &args,
         &dockerd.docker(&args),
         &format!(
-            "Error response from daemon: authorization denied by plugin {NAME}:latest: hardening: privileged containers are not allowed"
+            "Error response from daemon: authorization denied by plugin {NAME}: hardening: privileged containers are not allowed"
         ),
     );
 
@@ -180,7 +182,7 @@ fn managed_plugin(version: Version) {
             args,
             &dockerd.docker(args),
             &format!(
-                "Error response from daemon: authorization denied by plugin {NAME}:latest: self-protection: plugin \"{NAME}\" is Portcullis itself: it may not be disabled, removed, reconfigured or upgraded ([protect] break_glass_users may)"
+                "Error response from daemon: authorization denied by plugin {NAME}: self-protection: plugin \"{NAME}\" is Portcullis itself: it may not be disabled, removed, reconfigured or upgraded ([protect] break_glass_users may)"
             ),
         );
     }

@@ -191,7 +191,7 @@ impl Chain {
             .collect::<Result<Vec<_>, LoadError>>()?;
         let version = chain_version(config.modules.iter().zip(&modules), &config.protect);
         Ok(Chain {
-            protection: SelfProtection::new(&config.protect),
+            protection: SelfProtection::new(&config.protect, &config.host_root),
             modules,
             version,
         })

@@ -15,6 +15,7 @@ pub mod config;
 pub mod decision_log;
 pub mod host_root;
 pub mod logging;
+pub mod managed_plugin;
 pub mod metrics;
 pub mod reload;
 pub mod sandbox;

@@ -9,7 +9,8 @@
 //!   resolves plugin references (`portcullis` is
 //!   `docker.io/library/portcullis:latest`), are refused; so are those
 //!   calls naming a plugin by a hex string, which Docker may resolve as an
-//!   ID prefix of Portcullis' own plugin (its ID is not known here);
+//!   ID prefix of Portcullis' own plugin. Run as a managed plugin, the name
+//!   it was created under is protected too, whatever plugin.toml says;
 //! - stop, kill, remove, restart, pause, update, rename, checkpoint, exec,
 //!   attach and file uploads of the container Portcullis runs in are
 //!   refused: found by its ID in `/proc/self/mountinfo` (Docker
@@ -19,9 +20,11 @@
 //!   protected by name, whose ID is unknown here, those calls naming any
 //!   container by a bare hex string (a possible ID prefix) are refused too.
 
+use portcullis_envelope::mounts::HostRoot;
 use portcullis_envelope::{Envelope, Phase};
 
 use crate::config::ProtectSettings;
+use crate::managed_plugin::{self, OwnPlugin};
 
 /// Container calls that could stop, freeze, reconfigure or enter the
 /// container Portcullis runs in.
@@ -64,12 +67,43 @@ pub struct SelfProtection {
 
 impl SelfProtection {
     /// The rule for `settings`, with this process's own container (if it
-    /// runs in one) found in `/proc/self/mountinfo`.
-    pub fn new(settings: &ProtectSettings) -> SelfProtection {
+    /// runs in one) found in `/proc/self/mountinfo`, and, if it runs as a
+    /// managed plugin, the name dockerd knows it by (read through
+    /// `host_root`; see `managed_plugin`).
+    pub fn new(settings: &ProtectSettings, host_root: &HostRoot) -> SelfProtection {
         let own = std::fs::read_to_string("/proc/self/mountinfo")
             .ok()
             .and_then(|mountinfo| own_container_id(&mountinfo));
-        SelfProtection::with_own_container(settings, own)
+        let mut rule = SelfProtection::with_own_container(settings, own);
+        if let Some(plugin) = managed_plugin::discover(host_root.dir()) {
+            rule.protect_own_plugin(plugin);
+        }
+        rule
+    }
+
+    /// Adds the name this managed plugin was created under to the protected
+    /// references (unless plugin protection is off).
+    fn protect_own_plugin(&mut self, plugin: OwnPlugin) {
+        if self.plugins.is_empty() {
+            return;
+        }
+        match plugin.name {
+            Ok(name) => {
+                tracing::info!(
+                    target: "portcullis::protect",
+                    "running as managed plugin {name} ({}): protected", plugin.id
+                );
+                let name = normalize_plugin_reference(&name);
+                if !self.plugins.contains(&name) {
+                    self.plugins.push(name);
+                }
+            }
+            Err(why) => tracing::warn!(
+                target: "portcullis::protect",
+                "running as managed plugin {} but its name is unknown ({why}): list the name it was created under in [protect] plugins",
+                plugin.id
+            ),
+        }
     }
 
     fn with_own_container(settings: &ProtectSettings, own: Option<String>) -> SelfProtection {
