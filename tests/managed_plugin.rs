@@ -1,8 +1,9 @@
 //! Portcullis as a managed (v2) Docker plugin, the way an administrator
 //! installs one: `runtime/packaging/build-plugin` makes the directory,
 //! `docker plugin create` and `docker plugin enable` install it into a
-//! throwaway dockerd, which is then restarted with `daemon.json`'s
-//! `"authorization-plugins"` naming it. Run on dockerd 20.10 and 26.1.
+//! throwaway dockerd, which is then restarted behind it: named by
+//! `--authorization-plugin` on dockerd 20.10, by `daemon.json`'s
+//! `"authorization-plugins"` on 26.1.
 //!
 //! What mount resolution sees from inside the plugin: its own rootfs is not
 //! the host, so a bind source (a host path) means nothing there. config.json
@@ -69,19 +70,25 @@ fn managed_plugin(version: Version) {
             dockerd.log()
         );
     }
-    // Named the way most installations do: in daemon.json.
-    let daemon_json = work.path().join("daemon.json");
-    std::fs::write(
-        &daemon_json,
-        format!(r#"{{ "authorization-plugins": ["{NAME}"] }}"#),
-    )
-    .unwrap();
     // A shared mount on the host, in place before the plugin starts.
     let shared = allowed.join("shared");
     let mut mounts = Mounts::default();
     mounts.tmpfs(&shared);
     run_ok(Command::new("mount").arg("--make-shared").arg(&shared));
-    dockerd.restart(None, &[format!("--config-file={}", daemon_json.display())]);
+    // Named both ways an administrator does: the flag on one daemon,
+    // daemon.json's `authorization-plugins` on the other.
+    match version {
+        Version::V20_10 => dockerd.restart(Some(NAME), &[]),
+        Version::V26_1 => {
+            let daemon_json = work.path().join("daemon.json");
+            std::fs::write(
+                &daemon_json,
+                format!(r#"{{ "authorization-plugins": ["{NAME}"] }}"#),
+            )
+            .unwrap();
+            dockerd.restart(None, &[format!("--config-file={}", daemon_json.display())]);
+        }
+    }
 
     // Whether mounts made on the host later can be seen inside depends on
     // the host's / propagating them; the plugin says so when they cannot.
