@@ -12,22 +12,8 @@ use std::process::Output;
 
 use serde_json::Value;
 
-use crate::dockerd::{Dockerd, IMAGE, Version};
+use crate::dockerd::{Dockerd, IMAGE, Version, on_every_daemon, text};
 use crate::util::{Plugin, guest_wasm, module};
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// Runs `scenario` on every dockerd version that can run here, in turn
-/// (a missing one is skipped, or fails the test under `CI=true`).
-fn on_every_daemon(scenario: fn(Version)) {
-    for version in Version::ALL {
-        if version.available() {
-            scenario(version);
-        }
-    }
-}
 
 /// A plugin name of its own for one scenario on one daemon version.
 fn plugin_name(scenario: &str, version: Version) -> String {

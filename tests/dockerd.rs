@@ -389,6 +389,21 @@ fn spawn(version: Version, root: &Path, plugin_name: Option<&str>, extra: &[Stri
         .unwrap_or_else(|e| panic!("spawn dockerd {}: {e}", version.label()))
 }
 
+/// Runs `scenario` on every dockerd version that can run here, in turn
+/// (a missing one is skipped, or fails the test under `CI=true`).
+pub fn on_every_daemon(scenario: fn(Version)) {
+    for version in Version::ALL {
+        if version.available() {
+            scenario(version);
+        }
+    }
+}
+
+/// A command's output as text, for messages and comparisons.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
 /// Whether the docker CLI run with `args` failed as it does for any daemon
 /// error (exit status 125 for `docker run`, 1 otherwise) and printed
 /// `line` exactly (after the `docker: ` prefix `run` adds).

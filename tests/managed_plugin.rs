@@ -22,7 +22,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use crate::dockerd::{Dockerd, IMAGE, Version};
+use crate::dockerd::{Dockerd, IMAGE, Version, on_every_daemon, text};
 use crate::util::{guest_wasm, repo_root};
 
 /// The name the plugin is created under (each daemon has its own plugins):
@@ -30,17 +30,9 @@ use crate::util::{guest_wasm, repo_root};
 /// self-protection must learn it.
 const NAME: &str = "acme/portcullis:1.0";
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
 #[test]
 fn a_managed_plugin_guards_the_daemon_it_is_installed_in() {
-    for version in Version::ALL {
-        if version.available() {
-            managed_plugin(version);
-        }
-    }
+    on_every_daemon(managed_plugin);
 }
 
 fn managed_plugin(version: Version) {

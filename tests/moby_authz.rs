@@ -47,10 +47,10 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::dockerd::http::Message;
-use crate::dockerd::{Dockerd, IMAGE, Version};
+use crate::dockerd::{Dockerd, IMAGE, Version, text};
 use crate::operations::LogLine;
 use crate::tls_e2e::{Identity::Alice, Session};
-use crate::util::{Plugin, module, portcullis, wat};
+use crate::util::{Plugin, module, wat};
 
 /// Every plugin here writes its decisions as JSON lines beside its plugin.toml.
 const JSON_LOG: &str = "[log]\nformat = \"json\"\ndestination = \"decisions.log\"\n";
@@ -60,12 +60,8 @@ fn allow_all() -> String {
     module("allow-all", &wat("allow"), "")
 }
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
 /// Runs `scenario` on every daemon version available here, side by side.
-fn on_every_daemon(scenario: fn(Version)) {
+fn on_every_daemon_side_by_side(scenario: fn(Version)) {
     let versions: Vec<Version> = Version::ALL.into_iter().filter(|v| v.available()).collect();
     std::thread::scope(|scope| {
         for version in versions {
@@ -105,43 +101,30 @@ impl Authz {
         }
     }
 
-    fn config(&self) -> PathBuf {
-        self.plugin.dir.path().join("plugin.toml")
-    }
-
     fn log_path(&self) -> PathBuf {
         self.plugin.dir.path().join("decisions.log")
     }
 
-    /// Writes plugin.toml as [`start`](Self::start) did, with `modules`,
-    /// and runs `portcullis reload`.
-    fn reload(&self, modules: &str) -> Output {
+    /// Writes plugin.toml as [`start`](Self::start) did, with `modules`.
+    fn write_config(&self, modules: &str) {
         let text = format!(
             "[plugin]\nname = \"{}\"\nsocket = \"{}\"\n\n{JSON_LOG}{modules}",
             self.name,
             self.plugin.socket.display()
         );
-        std::fs::write(self.config(), text).expect("write plugin.toml");
-        portcullis()
-            .arg("reload")
-            .arg("--config")
-            .arg(self.config())
-            .arg("--admin-socket")
-            .arg(self.plugin.admin_socket())
-            .output()
-            .expect("run portcullis reload")
+        std::fs::write(self.plugin.config(), text).expect("write plugin.toml");
+    }
+
+    /// Writes `modules` and runs `portcullis reload`.
+    fn reload(&self, modules: &str) -> Output {
+        self.write_config(modules);
+        self.plugin.reload()
     }
 
     /// [`reload`](Self::reload), asserting that the new chain serves.
     fn load(&self, modules: &str) {
-        let output = self.reload(modules);
-        assert!(
-            output.status.success() && text(&output.stdout).starts_with("reloaded: "),
-            "portcullis reload: {}{}\n{}",
-            text(&output.stdout),
-            text(&output.stderr),
-            self.plugin.log()
-        );
+        self.write_config(modules);
+        self.plugin.reload_ok();
     }
 
     fn decisions(&self) -> Vec<LogLine> {
@@ -379,7 +362,7 @@ fn ten_mib() -> Vec<u8> {
 /// responses too (allow.wat marked `response_phase = true`).
 #[test]
 fn allowed_calls_are_judged_in_both_phases_and_streams_still_flow() {
-    on_every_daemon(allowed_calls);
+    on_every_daemon_side_by_side(allowed_calls);
 }
 
 fn allowed_calls(version: Version) {
@@ -521,7 +504,7 @@ fn allowed_calls(version: Version) {
 /// Portcullis is told, in the request phase and in the response phase.
 #[test]
 fn a_tls_users_name_reaches_both_phases() {
-    on_every_daemon(tls_user);
+    on_every_daemon_side_by_side(tls_user);
 }
 
 fn tls_user(version: Version) {
@@ -546,7 +529,7 @@ fn tls_user(version: Version) {
 /// what the CLI prints and what a raw call answers, word for word.
 #[test]
 fn denials_and_plugin_errors_reach_the_client_as_moby_words_them() {
-    on_every_daemon(denials_and_errors);
+    on_every_daemon_side_by_side(denials_and_errors);
 }
 
 fn denials_and_errors(version: Version) {
@@ -669,7 +652,7 @@ fn denials_and_errors(version: Version) {
 /// not asked.
 #[test]
 fn the_first_denial_in_a_chain_or_a_row_of_plugins_decides() {
-    on_every_daemon(chains_and_plugins);
+    on_every_daemon_side_by_side(chains_and_plugins);
 }
 
 fn chains_and_plugins(version: Version) {
@@ -750,7 +733,7 @@ fn chains_and_plugins(version: Version) {
 /// same socket again.
 #[test]
 fn failures_name_the_module_and_a_stopped_plugin_refuses_every_call() {
-    on_every_daemon(failures);
+    on_every_daemon_side_by_side(failures);
 }
 
 fn failures(version: Version) {

@@ -37,8 +37,8 @@ use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use crate::dockerd::{Dockerd, IMAGE, Version};
-use crate::util::{Plugin, guest_wasm, module, portcullis, repo_root, wat};
+use crate::dockerd::{Dockerd, IMAGE, Version, on_every_daemon, text};
+use crate::util::{Plugin, guest_wasm, module, repo_root, wat};
 
 use Identity::{Alice, Bob, Carol, Dave, Erin, Eve, Root};
 
@@ -292,10 +292,6 @@ fn openssl(dir: &Path, args: &[&str]) {
     );
 }
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
 /// `examples/<name>/plugin.toml`, split at its first `[[module]]`.
 struct Example {
     /// `[plugin]`, `[defaults]` and the like: kept by every chain of the
@@ -420,23 +416,12 @@ impl Session {
     /// reloads it with `portcullis reload`, which answers once the new chain
     /// serves.
     fn load(&self, modules: &str) {
-        let config = self.plugin.dir.path().join("plugin.toml");
-        std::fs::write(&config, self.example.settings.clone() + modules).expect("plugin.toml");
-        let output = portcullis()
-            .arg("reload")
-            .arg("--config")
-            .arg(&config)
-            .arg("--admin-socket")
-            .arg(self.plugin.admin_socket())
-            .output()
-            .expect("run portcullis reload");
-        assert!(
-            output.status.success() && text(&output.stdout).starts_with("reloaded: "),
-            "portcullis reload: {}{}\n{}",
-            text(&output.stdout),
-            text(&output.stderr),
-            self.plugin.log()
-        );
+        std::fs::write(
+            self.plugin.config(),
+            self.example.settings.clone() + modules,
+        )
+        .expect("plugin.toml");
+        self.plugin.reload_ok();
     }
 
     /// Loads the example's own chain.
@@ -593,11 +578,7 @@ const SAY_HELLO: &str = "hello-first: The request authorization failed. You must
 /// say his own.
 #[test]
 fn tls_users_must_say_hello_first() {
-    for version in Version::ALL {
-        if version.available() {
-            say_hello_first(version);
-        }
-    }
+    on_every_daemon(say_hello_first);
 }
 
 fn say_hello_first(version: Version) {
@@ -647,11 +628,7 @@ fn say_hello_first(version: Version) {
 /// certificate (eve); nothing on the Unix socket.
 #[test]
 fn tls_users_get_what_their_twistlock_policies_grant() {
-    for version in Version::ALL {
-        if version.available() {
-            twistlock_policies(version);
-        }
-    }
+    on_every_daemon(twistlock_policies);
 }
 
 fn twistlock_policies(version: Version) {
@@ -754,11 +731,7 @@ fn twistlock_policies(version: Version) {
 /// `--mount`) and no privileged containers.
 #[test]
 fn tls_users_get_only_the_authobot_allowlist_without_binds_or_privilege() {
-    for version in Version::ALL {
-        if version.available() {
-            authobot_allowlist(version);
-        }
-    }
+    on_every_daemon(authobot_allowlist);
 }
 
 fn authobot_allowlist(version: Version) {
@@ -849,11 +822,7 @@ fn authobot_allowlist(version: Version) {
 /// users and with the tutorial's own `Authz-User` header.
 #[test]
 fn tls_users_walk_through_the_opa_tutorial() {
-    for version in Version::ALL {
-        if version.available() {
-            opa_tutorial(version);
-        }
-    }
+    on_every_daemon(opa_tutorial);
 }
 
 fn opa_tutorial(version: Version) {
@@ -922,11 +891,7 @@ fn opa_tutorial(version: Version) {
 /// by her certificate's OU=ops) can; alice removes it.
 #[test]
 fn tls_users_keep_out_of_each_others_containers() {
-    for version in Version::ALL {
-        if version.available() {
-            ownership_between_users(version);
-        }
-    }
+    on_every_daemon(ownership_between_users);
 }
 
 fn ownership_between_users(version: Version) {

@@ -166,6 +166,37 @@ impl Plugin {
         self.dir.path().join("admin.sock")
     }
 
+    /// Its plugin.toml (what [`reload`](Self::reload) reads again).
+    pub fn config(&self) -> PathBuf {
+        self.dir.path().join("plugin.toml")
+    }
+
+    /// `portcullis reload` of its plugin.toml through its admin socket,
+    /// which answers once the new chain serves or is refused.
+    pub fn reload(&self) -> std::process::Output {
+        portcullis()
+            .arg("reload")
+            .arg("--config")
+            .arg(self.config())
+            .arg("--admin-socket")
+            .arg(self.admin_socket())
+            .output()
+            .expect("run portcullis reload")
+    }
+
+    /// [`reload`](Self::reload), asserting that the new chain serves.
+    pub fn reload_ok(&self) {
+        let output = self.reload();
+        assert!(
+            output.status.success()
+                && String::from_utf8_lossy(&output.stdout).starts_with("reloaded: "),
+            "portcullis reload: {}{}\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr),
+            self.log()
+        );
+    }
+
     /// Its process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
