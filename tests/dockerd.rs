@@ -11,7 +11,14 @@
 //!   `DOCKER_MIN_API_VERSION` cannot go lower (`DOCKER_MIN_API_VERSION=1.12`
 //!   makes it exit with "minimum supported API version is 1.24").
 //!
-//! Both run side by side with `--iptables=false --ip6tables=false
+//! - 28.5: Debian sid's, unpacked with its CLI and containerd 2.1 by
+//!   `.ci/docker28` into `$PORTCULLIS_DOCKER28_DIR` (default
+//!   `/opt/portcullis-ci/docker-28`). That directory comes first on its
+//!   `PATH`, so the containerd it starts (managed, as the others) and that
+//!   containerd's shim are 2.1's; runc stays the system's 1.1. It refuses
+//!   API versions below 1.24, as 26.1 does.
+//!
+//! All run side by side with `--iptables=false --ip6tables=false
 //! --bridge=none --storage-driver=vfs`: no host networking is touched and an
 //! image needs no registry (`import_busybox`).
 
@@ -38,17 +45,20 @@ pub enum Version {
     V20_10,
     /// Debian 13's docker.io 26.1 (API 1.24–1.45).
     V26_1,
+    /// Debian sid's docker.io 28.5 (API 1.24–1.51).
+    V28_5,
 }
 
 impl Version {
-    /// Both, in the order they are reported.
-    pub const ALL: [Version; 2] = [Version::V20_10, Version::V26_1];
+    /// Every daemon under test, oldest first, in the order they are reported.
+    pub const ALL: [Version; 3] = [Version::V20_10, Version::V26_1, Version::V28_5];
 
-    /// `"20.10"` or `"26.1"`.
+    /// `"20.10"`, `"26.1"` or `"28.5"`.
     pub fn label(self) -> &'static str {
         match self {
             Version::V20_10 => "20.10",
             Version::V26_1 => "26.1",
+            Version::V28_5 => "28.5",
         }
     }
 
@@ -58,6 +68,9 @@ impl Version {
         match self {
             Version::V20_10 => &["", "1.12", "1.23", "1.24", "1.40", "1.41"],
             Version::V26_1 => &["", "1.12", "1.23", "1.24", "1.40", "1.41", "1.44", "1.45"],
+            Version::V28_5 => &[
+                "", "1.12", "1.23", "1.24", "1.40", "1.41", "1.44", "1.45", "1.50", "1.51",
+            ],
         }
     }
 
@@ -68,27 +81,74 @@ impl Version {
             .unwrap_or_else(|| PathBuf::from("/opt/portcullis-ci/docker-26"))
     }
 
+    /// What `dockerd --version` says, for test output (which exact build ran).
+    pub fn exact(self) -> String {
+        Command::new(self.dockerd_binary())
+            .arg("--version")
+            .output()
+            .map(|out| text(&out.stdout).trim().to_owned())
+            .unwrap_or_else(|e| format!("unknown ({e})"))
+    }
+
+    /// The directory `.ci/docker28` unpacks 28.5 (daemon, CLI, containerd) into.
+    pub fn docker28_dir() -> PathBuf {
+        std::env::var_os("PORTCULLIS_DOCKER28_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("/opt/portcullis-ci/docker-28"))
+    }
+
+    /// The private directory this daemon was unpacked into (`None`: the system's).
+    fn private_dir(self) -> Option<PathBuf> {
+        match self {
+            Version::V20_10 => None,
+            Version::V26_1 => Some(Version::docker26_dir()),
+            Version::V28_5 => Some(Version::docker28_dir()),
+        }
+    }
+
+    /// The `dockerd` binary.
+    pub fn dockerd_binary(self) -> PathBuf {
+        self.private_dir()
+            .map_or_else(|| PathBuf::from("dockerd"), |dir| dir.join("usr/sbin/dockerd"))
+    }
+
+    /// The docker CLI released with this daemon: the system's `docker` for
+    /// 20.10 and 26.1 (whatever is first on `PATH`), 28.5's own for 28.5.
+    pub fn own_cli(self) -> PathBuf {
+        match self {
+            Version::V28_5 => Version::docker28_dir().join("usr/bin/docker"),
+            Version::V20_10 | Version::V26_1 => PathBuf::from("docker"),
+        }
+    }
+
     /// The `dockerd` binary and its version-specific flags and environment.
     fn command(self) -> Command {
-        match self {
-            Version::V20_10 => Command::new("dockerd"),
-            Version::V26_1 => {
-                let dir = Version::docker26_dir();
-                let mut command = Command::new(dir.join("usr/sbin/dockerd"));
-                command
-                    .arg(format!(
-                        "--init-path={}",
-                        dir.join("usr/bin/docker-init").display()
-                    ))
-                    .arg(format!(
-                        "--userland-proxy-path={}",
-                        dir.join("usr/sbin/docker-proxy").display()
-                    ))
-                    // The default, stated: 26.1 accepts nothing lower.
-                    .env("DOCKER_MIN_API_VERSION", "1.24");
-                command
-            }
+        let mut command = Command::new(self.dockerd_binary());
+        let Some(dir) = self.private_dir() else {
+            return command;
+        };
+        command
+            .arg(format!(
+                "--init-path={}",
+                dir.join("usr/bin/docker-init").display()
+            ))
+            .arg(format!(
+                "--userland-proxy-path={}",
+                dir.join("usr/sbin/docker-proxy").display()
+            ))
+            // The default, stated: 26.1 and 28.5 accept nothing lower.
+            .env("DOCKER_MIN_API_VERSION", "1.24");
+        if self == Version::V28_5 {
+            // Its managed containerd (and that one's shim) come from PATH.
+            let path = std::env::var_os("PATH").unwrap_or_default();
+            let mut dirs = vec![dir.join("usr/bin")];
+            dirs.extend(std::env::split_paths(&path));
+            command.env(
+                "PATH",
+                std::env::join_paths(dirs).expect("PATH without ':' in its parts"),
+            );
         }
+        command
     }
 
     /// Whether this daemon and the `docker` CLI can run here; prints why
@@ -131,15 +191,17 @@ impl Version {
                 "{BUSYBOX} not found (apt-get install -y busybox-static)"
             ));
         }
-        let (mut command, install) = match self {
-            Version::V20_10 => (Command::new("dockerd"), "apt-get install -y docker.io"),
-            Version::V26_1 => (
-                Command::new(Version::docker26_dir().join("usr/sbin/dockerd")),
-                "bash .ci/docker26",
-            ),
+        let install = match self {
+            Version::V20_10 => "apt-get install -y docker.io",
+            Version::V26_1 => "bash .ci/docker26",
+            Version::V28_5 => "bash .ci/docker28",
         };
-        let version = command.arg("--version").output();
-        let wanted = format!("Docker version {}.", self.label());
+        let version = Command::new(self.dockerd_binary()).arg("--version").output();
+        // 28.5 is whatever 28.x sid has (`.ci/docker28` says which).
+        let wanted = match self {
+            Version::V28_5 => "Docker version 28.".to_owned(),
+            _ => format!("Docker version {}.", self.label()),
+        };
         match version {
             Ok(out) if String::from_utf8_lossy(&out.stdout).starts_with(&wanted) => None,
             Ok(out) => Some(format!(
@@ -189,6 +251,7 @@ impl Dockerd {
             .prefix("pdiff")
             .tempdir_in("/tmp")
             .expect("tempdir");
+        eprintln!("dockerd {}: {}", version.label(), version.exact());
         let child = spawn(version, root.path(), plugin_name, extra);
         let mut dockerd = Dockerd {
             version,
@@ -272,9 +335,15 @@ impl Dockerd {
         self.send(&http::request_bytes(method, target, body, Framing::Length))
     }
 
-    /// Runs the `docker` CLI against this daemon.
+    /// Runs the daemon's own `docker` CLI ([`Version::own_cli`]) against it.
     pub fn docker(&self, args: &[&str]) -> Output {
-        Command::new("docker")
+        self.docker_cli(&self.version.own_cli(), args)
+    }
+
+    /// Runs the `docker` CLI at `cli` against this daemon (another
+    /// release's CLI: API version negotiation).
+    pub fn docker_cli(&self, cli: &Path, args: &[&str]) -> Output {
+        Command::new(cli)
             .arg("--host")
             .arg(format!("unix://{}", self.socket().display()))
             .args(args)

@@ -71,7 +71,7 @@ fn managed_plugin(version: Version) {
     // daemon.json's `authorization-plugins` on the other.
     match version {
         Version::V20_10 => dockerd.restart(Some(NAME), &[]),
-        Version::V26_1 => {
+        Version::V26_1 | Version::V28_5 => {
             let daemon_json = work.path().join("daemon.json");
             std::fs::write(
                 &daemon_json,

@@ -186,7 +186,7 @@ fn lines_of<'a>(lines: &'a [LogLine], phase: &str, target: &str) -> Vec<&'a LogL
 /// `docker --host <dockerd's socket>`, for calls that need more than
 /// [`Dockerd::docker`]: an environment, or their output as it comes.
 fn docker_command(dockerd: &Dockerd) -> Command {
-    let mut command = Command::new("docker");
+    let mut command = Command::new(dockerd.version.own_cli());
     command
         .arg("--host")
         .arg(format!("unix://{}", dockerd.socket().display()));
@@ -813,7 +813,9 @@ fn failures(version: Version) {
             Version::V20_10 => {
                 format!("http://%2Frun%2Fdocker%2Fplugins%2F{name}.sock/AuthZPlugin.{endpoint}")
             }
-            Version::V26_1 => format!("http://plugin.moby.localhost/AuthZPlugin.{endpoint}"),
+            Version::V26_1 | Version::V28_5 => {
+                format!("http://plugin.moby.localhost/AuthZPlugin.{endpoint}")
+            }
         };
         format!(
             "plugin {name} failed with error: Post \"{url}\": dial unix /run/docker/plugins/{name}.sock: connect: no such file or directory"

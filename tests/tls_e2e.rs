@@ -433,7 +433,7 @@ impl Session {
     /// on the Unix socket without one, with a private `DOCKER_CONFIG`.
     fn docker_as(&self, caller: impl Into<Caller>, args: &[&str]) -> Output {
         let caller = caller.into();
-        let mut command = Command::new("docker");
+        let mut command = Command::new(self.dockerd.version.own_cli());
         for inherited in [
             "DOCKER_HOST",
             "DOCKER_CONTEXT",

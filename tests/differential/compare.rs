@@ -455,7 +455,7 @@ fn accepted(check: &Check, sdk: &Value, host_config: &HostConfig, ctx: &Ctx<'_>)
         "IpcMode" if empty => {
             if create && api_below(ctx.api, "1.40") {
                 match ctx.version {
-                    Version::V26_1 => vec![json!("shareable")],
+                    Version::V26_1 | Version::V28_5 => vec![json!("shareable")],
                     Version::V20_10 => vec![json!("shareable"), d.ipc_mode.clone()],
                 }
             } else {
