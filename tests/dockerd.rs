@@ -108,8 +108,10 @@ impl Version {
 
     /// The `dockerd` binary.
     pub fn dockerd_binary(self) -> PathBuf {
-        self.private_dir()
-            .map_or_else(|| PathBuf::from("dockerd"), |dir| dir.join("usr/sbin/dockerd"))
+        self.private_dir().map_or_else(
+            || PathBuf::from("dockerd"),
+            |dir| dir.join("usr/sbin/dockerd"),
+        )
     }
 
     /// The docker CLI released with this daemon: the system's `docker` for
@@ -196,7 +198,9 @@ impl Version {
             Version::V26_1 => "bash .ci/docker26",
             Version::V28_5 => "bash .ci/docker28",
         };
-        let version = Command::new(self.dockerd_binary()).arg("--version").output();
+        let version = Command::new(self.dockerd_binary())
+            .arg("--version")
+            .output();
         // 28.5 is whatever 28.x sid has (`.ci/docker28` says which).
         let wanted = match self {
             Version::V28_5 => "Docker version 28.".to_owned(),
