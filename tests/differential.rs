@@ -1,6 +1,13 @@
 //! Differential test: Portcullis's SDK decodes `containers/create` and
 //! pre-1.24 `containers/{id}/start` bodies exactly as real dockerd does,
-//! on Debian 12's dockerd 20.10 and Debian 13's dockerd 26.1.
+//! on Debian 12's dockerd 20.10, Debian 13's 26.1 and sid's 28.5.
+//!
+//! One difference between the daemons is named rather than compared away:
+//! 28.5 ignores `HostConfig` fields written at the top level of a create
+//! body, which 20.10 and 26.1 apply. The SDK cannot know which daemon asks,
+//! so it reports them as the older daemons apply them; on 28.5 such a case
+//! counts as "ignored at the top level" when the daemon recorded exactly a
+//! plain container's value, and as a disagreement otherwise.
 //!
 //! The real plugin (`portcullis serve`, allow-all chain) sits behind a
 //! recording proxy (proxy.rs) where dockerd discovers plugins. Every corpus
@@ -11,8 +18,8 @@
 //! the SDK's view (compare.rs). A difference fails the test, naming the
 //! case, the daemon, the field and both values.
 //!
-//! Needs root, busybox-static, the system dockerd 20.10 and `.ci/docker26`'s
-//! dockerd 26.1. A daemon whose prerequisites are missing is skipped with a
+//! Needs root, busybox-static, the system dockerd 20.10, `.ci/docker26`'s
+//! dockerd 26.1 and `.ci/docker28`'s 28.5. A daemon whose prerequisites are missing is skipped with a
 //! printed reason, except under `CI=true`, where that is a failure.
 //!
 //! Run: `cargo test -p portcullis --test integration differential -- --nocapture`.
@@ -39,7 +46,7 @@ use corpus::{Case, Endpoint};
 use proxy::Proxy;
 
 #[test]
-fn sdk_decodes_container_bodies_as_dockerd_20_10_and_26_1_do() {
+fn sdk_decodes_container_bodies_as_dockerd_20_10_26_1_and_28_5_do() {
     let ci = std::env::var("CI").as_deref() == Ok("true");
     let mut versions = Vec::new();
     for version in Version::ALL {
@@ -134,6 +141,9 @@ struct Report {
     accepted: usize,
     live: usize,
     naive_caught: usize,
+    /// Fields a 28.5 daemon ignored at the body's top level while the SDK
+    /// reports them as 20.10 and 26.1 apply them (stricter, never looser).
+    ignored_top_level: usize,
     refused: Vec<(String, u16, String)>,
     compared: usize,
     disagreements: Vec<Disagreement>,
@@ -168,6 +178,7 @@ fn run(version: Version, upstream: &Path) -> Report {
         accepted: 0,
         live: 0,
         naive_caught: 0,
+        ignored_top_level: 0,
         refused: Vec::new(),
         compared: 0,
         disagreements: Vec::new(),
@@ -231,8 +242,10 @@ fn run(version: Version, upstream: &Path) -> Report {
                 recorded,
                 live,
                 naive_caught,
+                ignored_top_level,
             } => {
                 report.accepted += 1;
+                report.ignored_top_level += ignored_top_level;
                 report.naive_caught += usize::from(naive_caught);
                 report.compared += fields;
                 report.live += usize::from(live);
@@ -293,6 +306,8 @@ enum Outcome {
         live: bool,
         /// Whether the naive control decoder disagrees with the daemon here.
         naive_caught: bool,
+        /// Fields the daemon ignored at the top level (see [`Report`]).
+        ignored_top_level: usize,
     },
     /// The daemon refused it (status, message): nothing to compare.
     Refused(u16, String),
@@ -368,10 +383,16 @@ fn run_create(
         endpoint: Endpoint::Create,
         defaults,
     };
-    let (fields, mismatches) = match sdk_request(proxy, "POST", &target) {
+    let (fields, mut mismatches) = match sdk_request(proxy, "POST", &target) {
         Err(problem) => return Outcome::Problem(problem),
         Ok(req) => compare_create(&req, &inspect, &volumes, &ctx),
     };
+    let mut ignored_top_level = 0;
+    if !dockerd.version.applies_top_level_host_config() && case.sets_top_level_host_config() {
+        let before = mismatches.len();
+        mismatches.retain(|m| !ignored_like_a_plain_container(m, &inspect, plain));
+        ignored_top_level = before - mismatches.len();
+    }
     let recorded = compare::recorded(case.field, &inspect["HostConfig"]);
     let live = recorded.is_some() && recorded != compare::recorded(case.field, plain);
     let naive_caught =
@@ -386,6 +407,22 @@ fn run_create(
         recorded,
         live,
         naive_caught,
+        ignored_top_level,
+    }
+}
+
+/// Whether a difference is only the daemon ignoring a top-level field: it
+/// recorded exactly what it records for a plain container (no mounts, the
+/// default value). The SDK, which cannot know the daemon's version, reads
+/// the field as 20.10 and 26.1 apply it; the same body is compared with
+/// those daemons, where the SDK's reading must agree.
+fn ignored_like_a_plain_container(mismatch: &Mismatch, inspect: &Value, plain: &Value) -> bool {
+    match mismatch.field.strip_prefix("HostConfig.") {
+        Some(go) => compare::recorded(go, plain)
+            .is_some_and(|default| default.to_string() == mismatch.daemon),
+        None => {
+            mismatch.field == "mounts()" && inspect["Mounts"].as_array().is_some_and(Vec::is_empty)
+        }
     }
 }
 
@@ -558,6 +595,8 @@ fn run_start(
         recorded,
         live,
         naive_caught: false,
+        // Start bodies go to API < 1.24, which only 20.10 serves.
+        ignored_top_level: 0,
         body: if case.framing == Framing::Chunked {
             format!("{body} (chunked)")
         } else {
@@ -611,6 +650,14 @@ fn summary(reports: &[Report]) -> String {
         );
     }
     for r in reports {
+        if r.ignored_top_level > 0 {
+            let _ = writeln!(
+                out,
+                "dockerd {}: {} fields written at the body's top level were ignored by the daemon (plain container's value recorded); the SDK reports them as 20.10 and 26.1 apply them: stricter, not a disagreement",
+                r.version.label(),
+                r.ignored_top_level
+            );
+        }
         if !r.skipped.is_empty() {
             let mut reasons: Vec<&str> = r.skipped.iter().map(|(_, why)| why.as_str()).collect();
             reasons.sort_unstable();

@@ -74,6 +74,15 @@ impl Version {
         }
     }
 
+    /// Whether the daemon applies `HostConfig` fields written at the top
+    /// level of a create body: 20.10 and 26.1 decode the body into moby's
+    /// `ContainerConfigWrapper`, which embeds a deprecated `HostConfig` at
+    /// the top; from 27.0 on (so 28.5) the body is a `CreateRequest`, which
+    /// reads only the nested `HostConfig` and ignores the rest.
+    pub fn applies_top_level_host_config(self) -> bool {
+        self != Version::V28_5
+    }
+
     /// The directory `.ci/docker26` unpacks 26.1 into.
     pub fn docker26_dir() -> PathBuf {
         std::env::var_os("PORTCULLIS_DOCKER26_DIR")

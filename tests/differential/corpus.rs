@@ -346,6 +346,14 @@ impl Case {
         }
     }
 
+    /// Whether the body writes the field under test at its top level
+    /// (the deprecated placement only 20.10 and 26.1 apply).
+    pub fn sets_top_level_host_config(&self) -> bool {
+        self.name.split_once('/').is_some_and(|(_, how)| {
+            how.starts_with("top-level") || how.starts_with("start,top-level")
+        })
+    }
+
     /// The body with `{{donor}}` and `{{n}}` filled in.
     pub fn body_for(&self, donor: &str) -> String {
         self.body
