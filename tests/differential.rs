@@ -418,8 +418,11 @@ fn run_create(
 /// those daemons, where the SDK's reading must agree.
 fn ignored_like_a_plain_container(mismatch: &Mismatch, inspect: &Value, plain: &Value) -> bool {
     match mismatch.field.strip_prefix("HostConfig.") {
-        Some(go) => compare::recorded(go, plain)
-            .is_some_and(|default| default.to_string() == mismatch.daemon),
+        // Mismatches hold the daemon's value as JSON text.
+        Some(go) => compare::recorded(go, plain).is_some_and(|default| {
+            let shown = default.to_string();
+            shown == mismatch.daemon
+        }),
         None => {
             mismatch.field == "mounts()" && inspect["Mounts"].as_array().is_some_and(Vec::is_empty)
         }
