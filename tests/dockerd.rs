@@ -481,6 +481,19 @@ pub fn on_every_daemon(scenario: fn(Version)) {
     }
 }
 
+/// Runs `scenario` on every daemon version available here, side by side.
+pub fn on_every_daemon_side_by_side(scenario: fn(Version)) {
+    let versions: Vec<Version> = Version::ALL.into_iter().filter(|v| v.available()).collect();
+    std::thread::scope(|scope| {
+        for version in versions {
+            std::thread::Builder::new()
+                .name(format!("dockerd {}", version.label()))
+                .spawn_scoped(scope, move || scenario(version))
+                .expect("spawn a scenario thread");
+        }
+    });
+}
+
 /// A command's output as text, for messages and comparisons.
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()

@@ -10,6 +10,7 @@ mod util;
 mod cli;
 mod differential;
 mod docker;
+mod everyday;
 mod examples;
 mod hostile;
 mod instances;

@@ -47,7 +47,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::dockerd::http::Message;
-use crate::dockerd::{Dockerd, IMAGE, Version, text};
+use crate::dockerd::{Dockerd, IMAGE, Version, on_every_daemon_side_by_side, text};
 use crate::operations::LogLine;
 use crate::tls_e2e::{Identity::Alice, Session};
 use crate::util::{Plugin, module, wat};
@@ -58,19 +58,6 @@ const JSON_LOG: &str = "[log]\nformat = \"json\"\ndestination = \"decisions.log\
 /// The chain that allows everything, and has no response-phase module.
 fn allow_all() -> String {
     module("allow-all", &wat("allow"), "")
-}
-
-/// Runs `scenario` on every daemon version available here, side by side.
-fn on_every_daemon_side_by_side(scenario: fn(Version)) {
-    let versions: Vec<Version> = Version::ALL.into_iter().filter(|v| v.available()).collect();
-    std::thread::scope(|scope| {
-        for version in versions {
-            std::thread::Builder::new()
-                .name(format!("dockerd {}", version.label()))
-                .spawn_scoped(scope, move || scenario(version))
-                .expect("spawn a scenario thread");
-        }
-    });
 }
 
 /// A plugin name no other test of this run uses.

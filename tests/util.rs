@@ -351,3 +351,9 @@ impl Client {
             .await
     }
 }
+
+/// The last `lines` lines of `log`, for failure messages.
+pub fn tail(log: &str, lines: usize) -> String {
+    let all: Vec<&str> = log.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}

@@ -572,7 +572,10 @@ fn overrides_query(method: &str, headers: &BTreeMap<String, String>) -> bool {
     form && header("Content-Length") != Some("0")
 }
 
-/// Whether the headers show that the call carried a body.
+/// Whether the headers show that the call carried a body. A forwarded
+/// `Content-Length: 0` proves it empty whatever else is sent (the 20.10 CLI
+/// sends `Content-Type: text/plain` with it): Go removes `Content-Length`
+/// from a chunked request's headers and refuses conflicting lengths.
 fn had_body(headers: &BTreeMap<String, String>) -> bool {
     let header = |name: &str| {
         headers
@@ -580,8 +583,11 @@ fn had_body(headers: &BTreeMap<String, String>) -> bool {
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.trim())
     };
-    let has_length = header("Content-Length").is_some_and(|len| len != "0" && !len.is_empty());
-    has_length || header("Content-Type").is_some() || header("Transfer-Encoding").is_some()
+    match header("Content-Length") {
+        Some("0") => false,
+        Some(len) if !len.is_empty() => true,
+        _ => header("Content-Type").is_some() || header("Transfer-Encoding").is_some(),
+    }
 }
 
 #[cfg(test)]
@@ -623,6 +629,20 @@ mod tests {
 
         let mut req = request("POST", "/v1.41/containers/x/start");
         req.request_headers = Some(BTreeMap::from([("Content-Length".into(), "0".into())]));
+        assert_eq!(
+            Envelope::from_authz(req, Phase::Request)
+                .unwrap()
+                .body_state,
+            BodyState::Absent
+        );
+
+        // What the 20.10 CLI sends with `docker start`: an empty body that
+        // still names a media type.
+        let mut req = request("POST", "/v1.41/containers/x/start");
+        req.request_headers = Some(BTreeMap::from([
+            ("Content-Length".into(), "0".into()),
+            ("Content-Type".into(), "text/plain".into()),
+        ]));
         assert_eq!(
             Envelope::from_authz(req, Phase::Request)
                 .unwrap()
