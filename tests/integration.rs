@@ -8,6 +8,7 @@ mod guest_build;
 mod util;
 
 mod cli;
+mod decision_log;
 mod differential;
 mod docker;
 mod everyday;

@@ -308,7 +308,11 @@ impl Chain {
             if let Some(msg) = denial {
                 if monitor {
                     // Logged and counted, never enforced: the chain goes on.
-                    tracing::warn!(target: "portcullis::monitor", "would deny: {msg}");
+                    tracing::warn!(
+                        target: "portcullis::monitor",
+                        "would deny: {}",
+                        crate::log_escape::printable(&msg)
+                    );
                     continue;
                 }
                 return ChainDecision {

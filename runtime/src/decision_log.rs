@@ -24,6 +24,7 @@ use serde::Serialize;
 
 use crate::chain::{ChainDecision, ModuleReport, Verdict};
 use crate::config::{LogDestination, LogFormat, LogSettings};
+use crate::log_escape;
 use crate::metrics::Metrics;
 
 /// The JSON schema's version: bumped on any change that is not a new
@@ -311,11 +312,11 @@ fn text_line(envelope: &Envelope, decision: &ChainDecision) -> String {
         humantime::format_rfc3339_micros(SystemTime::now()),
         envelope.phase,
         envelope.user.as_deref().unwrap_or("-"),
-        envelope.method,
-        envelope.path,
+        log_escape::value(&envelope.method),
+        log_escape::value(&envelope.path),
         envelope.action,
         decision.allow,
-        decision.msg,
+        log_escape::quoted(&decision.msg),
         modules.join(" "),
         decision.version,
     )
@@ -331,11 +332,12 @@ fn refusal_text_line(
     let field =
         |value: Option<&Option<String>>| value.and_then(Option::as_deref).unwrap_or("-").to_owned();
     format!(
-        "{}  WARN portcullis::audit: phase={phase:?} user={:?} method={} uri={} allow=false refused={reason} chain={chain}\n",
+        "{}  WARN portcullis::audit: phase={phase:?} user={:?} method={} uri={} allow=false refused={} chain={chain}\n",
         humantime::format_rfc3339_micros(SystemTime::now()),
         field(request.map(|r| &r.user)),
-        field(request.map(|r| &r.request_method)),
-        field(request.map(|r| &r.request_uri)),
+        log_escape::value(&field(request.map(|r| &r.request_method))),
+        log_escape::value(&field(request.map(|r| &r.request_uri))),
+        log_escape::quoted(reason),
     )
 }
 
@@ -457,9 +459,9 @@ fn json_line(
     to_line(&line, id)
 }
 
-/// `line` as JSON text ending in a newline.
+/// `line` as one line of JSON text ending in a newline.
 fn to_line(line: &JsonLine<'_>, id: &str) -> String {
-    let mut text = serde_json::to_string(line).unwrap_or_else(|e| {
+    let mut text = log_escape::json_line(line).unwrap_or_else(|e| {
         // Serializing plain strings and numbers cannot fail; should it, the
         // line still says a decision was made.
         format!(r#"{{"schema":{SCHEMA_VERSION},"id":"{id}","error":"{e}"}}"#)
@@ -599,7 +601,7 @@ mod tests {
         .unwrap();
         let text = refusal_text_line(Phase::Request, Some(&request), "no form bodies", "0123");
         assert!(
-            text.contains(" WARN portcullis::audit: phase=Request user=\"-\" method=POST uri=/v1.41/volumes/prune allow=false refused=no form bodies chain=0123\n"),
+            text.contains(" WARN portcullis::audit: phase=Request user=\"-\" method=POST uri=/v1.41/volumes/prune allow=false refused=\"no form bodies\" chain=0123\n"),
             "{text}"
         );
         let json: serde_json::Value = serde_json::from_str(&refusal_json_line(
@@ -618,11 +620,62 @@ mod tests {
         assert!(json["user"].is_null() && json["decided_by"].is_null());
     }
 
+    proptest::proptest! {
+        /// Whatever a caller puts in the request-target, the method, the
+        /// user or (through a policy that quotes them) the message, each
+        /// decision is exactly one line, in both formats, with no character
+        /// that moves the cursor or reorders text, and its fields in place.
+        #[test]
+        fn any_request_is_exactly_one_line_in_either_format(
+            path in proptest::prelude::any::<String>(),
+            uri in proptest::prelude::any::<String>(),
+            method in proptest::prelude::any::<String>(),
+            user in proptest::prelude::any::<String>(),
+            msg in proptest::prelude::any::<String>(),
+        ) {
+            let mut envelope = envelope();
+            envelope.path = path;
+            envelope.uri = uri.clone();
+            envelope.method = method;
+            envelope.user = Some(user);
+            let mut decision = denied();
+            decision.msg = msg.clone();
+            decision.reports[1].verdict = Verdict::Deny(msg.clone());
+            let request: AuthzRequest = serde_json::from_value(serde_json::json!({
+                "RequestMethod": envelope.method,
+                "RequestUri": uri,
+                "User": envelope.user,
+            }))
+            .unwrap();
+            for line in [
+                text_line(&envelope, &decision),
+                refusal_text_line(Phase::Request, Some(&request), &msg, "0123"),
+                json_line("b-1", &envelope, &decision, Duration::ZERO, true),
+                refusal_json_line("b-2", Phase::Request, Some(&request), &msg, "0123"),
+            ] {
+                proptest::prop_assert!(line.ends_with('\n'));
+                proptest::prop_assert_eq!(line.matches(['\n', '\r']).count(), 1, "{}", line);
+                proptest::prop_assert!(
+                    !line.chars().any(|c| c != '\n' && c.escape_debug().len() > 1 && !matches!(c, '"' | '\'' | '\\')),
+                    "{}", line
+                );
+            }
+            let text = text_line(&envelope, &decision);
+            let after_msg = text.split_once(" msg=\"").map(|(_, rest)| rest).unwrap_or_default();
+            proptest::prop_assert!(after_msg.contains("\" modules=trial=deny[monitor]"), "{}", text);
+            let json: serde_json::Value =
+                serde_json::from_str(&json_line("b-1", &envelope, &decision, Duration::ZERO, false)).unwrap();
+            proptest::prop_assert_eq!(json["uri"].as_str(), Some(uri.as_str()));
+            proptest::prop_assert_eq!(json["msg"].as_str(), Some(msg.as_str()));
+            proptest::prop_assert_eq!(json["path"].as_str(), None);
+        }
+    }
+
     #[test]
     fn the_text_line_keeps_the_audit_layout() {
         let line = text_line(&envelope(), &denied());
         assert!(
-            line.contains(" INFO portcullis::audit: phase=Request user=\"alice\" method=GET path=/containers/json action=\"container_list\" allow=false msg=strict: no modules=trial=deny[monitor](56us,1234fuel) strict=deny(56us,1234fuel) chain=0123456789abcdef\n"),
+            line.contains(" INFO portcullis::audit: phase=Request user=\"alice\" method=GET path=/containers/json action=\"container_list\" allow=false msg=\"strict: no\" modules=trial=deny[monitor](56us,1234fuel) strict=deny(56us,1234fuel) chain=0123456789abcdef\n"),
             "{line}"
         );
     }

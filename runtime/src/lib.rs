@@ -14,6 +14,7 @@ pub mod check;
 pub mod config;
 pub mod decision_log;
 pub mod host_root;
+mod log_escape;
 pub mod logging;
 pub mod managed_plugin;
 pub mod metrics;

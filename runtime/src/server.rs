@@ -102,7 +102,11 @@ fn plugin_error(state: &AppState, phase: Phase, body: &[u8], msg: String) -> Res
     state
         .log
         .record_refusal(phase, request.as_ref(), &msg, &state.decider.version());
-    tracing::warn!(target: "portcullis::audit", "refusing undecodable request: {msg}");
+    tracing::warn!(
+        target: "portcullis::audit",
+        "refusing undecodable request: {}",
+        crate::log_escape::printable(&msg)
+    );
     (
         StatusCode::INTERNAL_SERVER_ERROR,
         axum::Json(AuthzAnswer::error(msg)),

@@ -70,10 +70,12 @@ impl GuestState {
                 .lines()
                 .filter(|l| !l.trim().is_empty())
             {
+                let line = crate::log_escape::printable(line);
                 tracing::info!(target: "portcullis::guest", module, stream, "{line}");
             }
         }
         for (level, line) in self.logs.drain(..) {
+            let line = crate::log_escape::printable(&line);
             match level {
                 0 => tracing::debug!(target: "portcullis::guest", module, "{line}"),
                 1 => tracing::info!(target: "portcullis::guest", module, "{line}"),
