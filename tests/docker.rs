@@ -15,6 +15,10 @@ use serde_json::Value;
 use crate::dockerd::{Dockerd, IMAGE, Version, on_every_daemon, text};
 use crate::util::{Plugin, guest_wasm, module};
 
+/// The image of the hardening scenario: named on this host, in the local
+/// registry its `local_registries` lists.
+const LOCAL_IMAGE: &str = "localhost/mini:latest";
+
 /// A plugin name of its own for one scenario on one daemon version.
 fn plugin_name(scenario: &str, version: Version) -> String {
     format!(
@@ -162,7 +166,7 @@ fn hardening_refuses_raw_bypasses(version: Version) {
     let name = plugin_name("hardening", version);
     let allowed = tempfile::tempdir().unwrap();
     let config = format!(
-        "[module.config]\nbind_prefixes = [\"{}\"]\nallowed_registries = [\"docker.io\"]\nallow_image_archives = true\n",
+        "[module.config]\nbind_prefixes = [\"{}\"]\nallowed_registries = [\"docker.io\"]\nlocal_registries = [\"localhost\"]\nallow_image_archives = true\n",
         allowed.path().display()
     );
     let _plugin = plugin(
@@ -170,19 +174,20 @@ fn hardening_refuses_raw_bypasses(version: Version) {
         &module("hardening", &guest_wasm("hardening"), &config),
     );
     let dockerd = Dockerd::start(version, &name);
-    dockerd.import_busybox();
+    // Images made on this host are named in the local registry.
+    dockerd.import_busybox_as(LOCAL_IMAGE);
     let label = version.label();
     let denied = |what: &str| format!("authorization denied by plugin {name}: hardening: {what}");
 
     // The CLI: a plain run passes, a bind of / does not.
-    let run = dockerd.docker(&["run", "--rm", IMAGE, "echo", "ok"]);
+    let run = dockerd.docker(&["run", "--rm", LOCAL_IMAGE, "echo", "ok"]);
     assert!(
         run.status.success(),
         "{label}: plain run refused: {}\n{}",
         text(&run.stderr),
         dockerd.log()
     );
-    let bind = dockerd.docker(&["run", "--rm", "-v", "/:/h", IMAGE, "true"]);
+    let bind = dockerd.docker(&["run", "--rm", "-v", "/:/h", LOCAL_IMAGE, "true"]);
     assert_denied(
         &bind,
         &denied("bind mount of / is outside the allowed host paths"),
@@ -211,13 +216,13 @@ fn hardening_refuses_raw_bypasses(version: Version) {
     refused(
         "POST",
         "/v1.41/containers/create",
-        r#"{"Image":"mini","Cmd":["true"],"Privileged":true,"Binds":["/:/h"]}"#,
+        r#"{"Image":"localhost/mini","Cmd":["true"],"Privileged":true,"Binds":["/:/h"]}"#,
         &denied("privileged containers are not allowed"),
     );
     refused(
         "POST",
         "/v1.41/containers/create",
-        r#"{"Image":"mini","Cmd":["true"],"HostConfig":null,"PidMode":"host"}"#,
+        r#"{"Image":"localhost/mini","Cmd":["true"],"HostConfig":null,"PidMode":"host"}"#,
         &denied("the host PID namespace is not allowed"),
     );
     // Class 3: request-targets Go routes although they are not plain paths.
@@ -228,7 +233,7 @@ fn hardening_refuses_raw_bypasses(version: Version) {
         refused(
             "POST",
             target,
-            r#"{"Image":"mini","Cmd":["true"],"HostConfig":{"Privileged":true}}"#,
+            r#"{"Image":"localhost/mini","Cmd":["true"],"HostConfig":{"Privileged":true}}"#,
             &denied("privileged containers are not allowed"),
         );
     }
@@ -251,7 +256,7 @@ fn hardening_refuses_raw_bypasses(version: Version) {
             .request(
                 "POST",
                 "/v1.23/containers/create",
-                Some(br#"{"Image":"mini","Cmd":["true"],"HostConfig":{"NetworkMode":"none"}}"#),
+                Some(br#"{"Image":"localhost/mini","Cmd":["true"],"HostConfig":{"NetworkMode":"none"}}"#),
             )
             .unwrap();
         assert_eq!(created.status(), 201, "{}", created.text());
@@ -271,6 +276,61 @@ fn hardening_refuses_raw_bypasses(version: Version) {
         assert_eq!(inspect["HostConfig"]["Privileged"], false);
         assert!(inspect["HostConfig"]["Binds"].is_null());
     }
+
+    // Round three, image provenance: a local image retagged, committed or
+    // loaded under a Hub name would run wherever that trusted name is used.
+    let retag = dockerd.docker(&["tag", LOCAL_IMAGE, "docker.io/library/alpine:latest"]);
+    assert_denied(
+        &retag,
+        &denied("tagging an image as \"docker.io/library/alpine\" is not allowed"),
+        &dockerd,
+    );
+    let missing = dockerd
+        .request("GET", "/images/alpine:latest/json", None)
+        .unwrap();
+    assert_eq!(
+        missing.status(),
+        404,
+        "{label}: the refused tag left a name"
+    );
+    let local_tag = dockerd.docker(&["tag", LOCAL_IMAGE, "localhost/mini:copy"]);
+    assert!(
+        local_tag.status.success(),
+        "{label}: {}",
+        text(&local_tag.stderr)
+    );
+    let container = dockerd
+        .request(
+            "POST",
+            "/v1.41/containers/create",
+            Some(
+                br#"{"Image":"localhost/mini","Cmd":["true"],"HostConfig":{"NetworkMode":"none"}}"#,
+            ),
+        )
+        .unwrap();
+    assert_eq!(container.status(), 201, "{label}: {}", container.text());
+    let id = serde_json::from_slice::<Value>(&container.body).unwrap()["Id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    refused(
+        "POST",
+        &format!("/v1.41/commit?container={id}&repo=busybox&tag=latest"),
+        "",
+        // (The answer is JSON: the quotes around the name are escaped.)
+        &denied("committing a container as \\\"busybox\\\" is not allowed"),
+    );
+    let missing = dockerd.request("GET", "/images/busybox:latest/json", None).unwrap();
+    assert_eq!(missing.status(), 404, "{label}: the refused commit left an image");
+    let archive = allowed.path().join("image.tar");
+    let save = dockerd.docker(&["save", "-o", &archive.display().to_string(), LOCAL_IMAGE]);
+    assert!(save.status.success(), "{label}: {}", text(&save.stderr));
+    let load = dockerd.docker(&["load", "-i", &archive.display().to_string()]);
+    assert_denied(
+        &load,
+        &denied("loading images is not allowed with allowed_registries"),
+        &dockerd,
+    );
 
     // Class 7: a form body that would override the query's fromImage is
     // refused by the host itself, with Docker's plugin-error answer.

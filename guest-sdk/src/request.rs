@@ -406,9 +406,15 @@ impl Request {
         ImageCreate::from_query(&self.query)
     }
 
-    /// The query parameters of `POST /build` (its tar body is never forwarded).
+    /// The query parameters of `POST /build` (its tar body is never
+    /// forwarded), with every `t` the target repeats.
     pub fn image_build(&self) -> ImageBuild {
-        ImageBuild::from_query(&self.query)
+        let mut build = ImageBuild::from_query(&self.query);
+        // The host parsed this target already; it cannot fail here.
+        if let Ok(tags) = portcullis_envelope::uri::query_values(&self.uri, "t") {
+            build.tags = tags;
+        }
+        build
     }
 
     /// The privileges granted by `POST /plugins/pull` or `/plugins/{name}/upgrade`.

@@ -58,8 +58,18 @@ pub struct Config {
     /// Registries images may come from (`docker.io`, `registry.example.com:5000`).
     /// Absent: any registry.
     pub allowed_registries: Option<Vec<String>>,
+    /// Registries that images named on this host (`docker tag`, `commit`,
+    /// `import`, `build -t`) may be named in, e.g. `localhost`
+    /// (`localhost/app:1`). With `allowed_registries` set, a name is a claim
+    /// of where an image came from: one inside an allowed registry may only
+    /// be written by a pull from it, so these calls are refused unless
+    /// every name they write is in one of these. Containers may run images
+    /// named here; nothing is ever pulled from them.
+    pub local_registries: Vec<String>,
     /// Allow `docker load` and `docker import` from a file: the image
-    /// archive is not JSON, so Docker does not forward it to plugins.
+    /// archive is not JSON, so Docker does not forward it to plugins. With
+    /// `allowed_registries` set, `docker load` stays refused: the archive
+    /// names its images wherever it likes, unseen.
     pub allow_image_archives: bool,
     /// Allow the daemon to download what a client names by URL
     /// (`docker import <url>`, `docker build <url>`).
@@ -124,6 +134,7 @@ impl Default for Config {
             allowed_volume_types: Vec::new(),
             allow_volumes_from: false,
             allowed_registries: None,
+            local_registries: Vec::new(),
             allow_image_archives: false,
             allow_remote_urls: false,
             allow_build: false,
@@ -166,11 +177,32 @@ impl Config {
         })
     }
 
-    /// Whether images from `registry` may be used.
+    /// Whether images may be pulled from `registry`: listed in
+    /// `allowed_registries` (or no list), and not a local registry.
     pub fn registry_allowed(&self, registry: &str) -> bool {
-        self.allowed_registries
-            .as_ref()
-            .is_none_or(|allowed| allowed.iter().any(|r| r.eq_ignore_ascii_case(registry)))
+        !self.is_local_registry(registry)
+            && self
+                .allowed_registries
+                .as_ref()
+                .is_none_or(|allowed| allowed.iter().any(|r| r.eq_ignore_ascii_case(registry)))
+    }
+
+    /// Whether containers may run images named in `registry`: pulled from
+    /// an allowed registry, or named on this host in a local one.
+    pub fn registry_runnable(&self, registry: &str) -> bool {
+        self.registry_allowed(registry) || self.is_local_registry(registry)
+    }
+
+    /// Whether this host may write image names in `registry` (see
+    /// `local_registries`): always without registry rules.
+    pub fn name_writable(&self, registry: &str) -> bool {
+        self.allowed_registries.is_none() || self.is_local_registry(registry)
+    }
+
+    fn is_local_registry(&self, registry: &str) -> bool {
+        self.local_registries
+            .iter()
+            .any(|r| r.eq_ignore_ascii_case(registry))
     }
 
     /// Whether a `container:<name>` namespace may be joined.

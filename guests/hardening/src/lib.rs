@@ -110,7 +110,8 @@ pub fn authorize(req: &Request, config: &Config) -> Result<Decision, BodyError> 
                 "allow_copy_to_containers",
             ));
         }
-        "image_create" | "images_load" | "image_build" | "session" | "grpc" | "image_push" => {
+        "image_create" | "images_load" | "image_build" | "session" | "grpc" | "image_push"
+        | "image_tag" | "container_commit" => {
             images::check_call(req, config, &mut out);
         }
         "volume_create" => {

@@ -18,7 +18,7 @@ pub(crate) fn check_service(
     let service = req.service_create()?;
     let task = &service.task_template;
     let spec = &task.container_spec;
-    images::check_image(&spec.image, config, out);
+    images::check_pulled_image(&spec.image, config, out);
     for capability in &spec.capability_add {
         check_capability(capability, config, out);
     }
@@ -59,7 +59,7 @@ pub(crate) fn check_service(
         if !config.allow_plugin_management {
             out.push("services that install plugins are not allowed");
         } else if let Some(plugin) = &task.plugin_spec {
-            images::check_image(&plugin.remote, config, out);
+            images::check_pulled_image(&plugin.remote, config, out);
             check_plugin_privileges(&plugin.privileges, config, out);
         }
     }
@@ -120,7 +120,7 @@ pub(crate) fn check_plugin(
     match req.action() {
         "plugin_install" | "plugin_upgrade" => {
             if let Some(remote) = req.query("remote") {
-                images::check_image(remote, config, out);
+                images::check_pulled_image(remote, config, out);
             }
             check_plugin_privileges(&req.plugin_privileges()?, config, out);
             mounts::check(req.mounts()?, config, out);

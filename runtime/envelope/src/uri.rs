@@ -322,10 +322,31 @@ fn split_version(path: &str) -> (Option<&str>, &str) {
 /// Go's `url.ParseQuery` (since Go 1.17), first value per key as
 /// `r.Form.Get` reads it.
 fn parse_query(raw: &str) -> Result<BTreeMap<String, String>, UriError> {
+    let mut query = BTreeMap::new();
+    for (key, value) in query_pairs(raw)? {
+        query.entry(key).or_insert(value);
+    }
+    Ok(query)
+}
+
+/// Every value of `key` in the request-target `raw`, in order: what a
+/// handler reading `r.Form[key]` acts on (`docker build -t a -t b` sends
+/// `t` twice, and the daemon tags both).
+pub fn query_values(raw: &str, key: &str) -> Result<Vec<String>, UriError> {
+    let (_, raw_query) = parse_request_uri(raw)?;
+    Ok(query_pairs(raw_query)?
+        .into_iter()
+        .filter(|(k, _)| k == key)
+        .map(|(_, value)| value)
+        .collect())
+}
+
+/// The decoded pairs of a raw query, in order, as Go's `ParseQuery` keeps them.
+fn query_pairs(raw: &str) -> Result<Vec<(String, String)>, UriError> {
     if raw.matches('&').count() + 1 > GO_MAX_QUERY_PARAMS {
         return Err(UriError::TooManyQueryParams);
     }
-    let mut query = BTreeMap::new();
+    let mut pairs = Vec::new();
     for pair in raw.split('&') {
         // Go skips these pairs and reports an error, which handlers calling
         // `httputils.ParseForm` answer 400 and `r.FormValue` ignores: either
@@ -344,9 +365,9 @@ fn parse_query(raw: &str) -> Result<BTreeMap<String, String>, UriError> {
         // and the handler acts on them, so the policy must not see less.
         let key = String::from_utf8(key).map_err(|_| UriError::NotUtf8)?;
         let value = String::from_utf8(value).map_err(|_| UriError::NotUtf8)?;
-        query.entry(key).or_insert(value);
+        pairs.push((key, value));
     }
-    Ok(query)
+    Ok(pairs)
 }
 
 #[cfg(test)]
@@ -355,6 +376,17 @@ mod tests {
 
     fn path_of(raw: &str) -> String {
         parse(raw).unwrap().path
+    }
+
+    #[test]
+    fn every_value_of_a_repeated_key_is_kept_in_order() {
+        let target = "/v1.41/build?t=a%3A1&q=1&t=docker.io%2Flibrary%2Falpine&t=";
+        assert_eq!(
+            query_values(target, "t").unwrap(),
+            ["a:1", "docker.io/library/alpine", ""]
+        );
+        assert_eq!(parse(target).unwrap().query["t"], "a:1");
+        assert!(query_values("/build", "t").unwrap().is_empty());
     }
 
     #[test]

@@ -17,6 +17,9 @@ pub struct ImageBuild {
     pub cgroup_parent: String,
     /// `isolation`.
     pub isolation: String,
+    /// Every `t`: the names the built image gets (the query may repeat it;
+    /// filled by the SDK from the request-target, see [`crate::uri::query_values`]).
+    pub tags: Vec<String>,
 }
 
 impl ImageBuild {
@@ -30,6 +33,7 @@ impl ImageBuild {
             version: get("version"),
             cgroup_parent: get("cgroupparent"),
             isolation: get("isolation"),
+            tags: query.get("t").cloned().into_iter().collect(),
         }
     }
 }
