@@ -12,6 +12,7 @@ mod differential;
 mod docker;
 mod examples;
 mod hostile;
+mod identity;
 mod instances;
 mod managed_plugin;
 mod moby_authz;

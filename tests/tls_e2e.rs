@@ -538,7 +538,7 @@ fn tail(log: &str, lines: usize) -> String {
 }
 
 /// A TCP port nothing listens on right now.
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .and_then(|listener| listener.local_addr())
         .expect("bind 127.0.0.1:0")
@@ -547,7 +547,7 @@ fn free_port() -> u16 {
 
 /// Waits until the daemon accepts TCP connections on `port` (it binds
 /// every listener before it serves the Unix socket `start` waited on).
-fn wait_for_listener(port: u16, dockerd: &Dockerd) {
+pub(crate) fn wait_for_listener(port: u16, dockerd: &Dockerd) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_err() {
         assert!(

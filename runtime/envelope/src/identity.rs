@@ -17,6 +17,8 @@ use serde::{Deserialize, Serialize};
 mod caller;
 #[cfg(feature = "host")]
 mod certificate;
+#[cfg(feature = "host")]
+mod der;
 #[cfg(all(test, feature = "host"))]
 pub(crate) mod test_certificates;
 

@@ -147,7 +147,7 @@ pub fn caller(
         }
         [Value::NotText] => {
             return Err(IdentityError::AmbiguousName(
-                "a CN that is not a string, which newer Go skips and Go 1.19 refuses".to_owned(),
+                "a CN that is not a string, which newer Go skips and older Go refuses".to_owned(),
             ));
         }
         several => {
@@ -184,7 +184,7 @@ pub fn caller(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::identity::test_certificates::{attribute, cn, name, ou, rdn, with_subject};
+    use crate::identity::test_certificates::{attribute, cn, name, ou, rdn, tlv, with_subject};
 
     fn tls(user: &str, subject: &[u8]) -> Result<Caller, IdentityError> {
         caller(
@@ -247,6 +247,34 @@ mod tests {
         let empty_last = name(&[rdn(&[cn("alice")]), rdn(&[cn("")])]);
         assert!(matches!(
             tls("", &empty_last),
+            Err(IdentityError::SeveralCommonNames(_))
+        ));
+    }
+
+    #[test]
+    fn an_empty_rdn_hides_nothing_after_it() {
+        // Go reads on past an empty RDN; x509-parser's name stops there.
+        let subject = name(&[rdn(&[]), rdn(&[cn("alice")]), rdn(&[ou("ops")])]);
+        let alice = tls("alice", &subject).unwrap();
+        let (_, cert) = alice.certificate.unwrap();
+        assert_eq!(cert.common_name.as_deref(), Some("alice"));
+        assert_eq!(cert.organizational_units, ["ops"]);
+        let hidden = name(&[rdn(&[cn("alice")]), rdn(&[]), rdn(&[cn("root")])]);
+        assert!(matches!(
+            tls("root", &hidden),
+            Err(IdentityError::SeveralCommonNames(_))
+        ));
+    }
+
+    #[test]
+    fn a_common_name_type_padded_with_0x80_still_counts() {
+        let padded = |value: &str| {
+            let oid = tlv(0x06, &[0x55, 0x04, 0x80, 0x03]);
+            tlv(0x30, &[oid, tlv(0x0c, value.as_bytes())].concat())
+        };
+        let subject = name(&[rdn(&[padded("root")]), rdn(&[cn("alice")])]);
+        assert!(matches!(
+            tls("alice", &subject),
             Err(IdentityError::SeveralCommonNames(_))
         ));
     }

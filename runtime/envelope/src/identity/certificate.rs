@@ -1,24 +1,25 @@
 //! One `RequestPeerCertificates` entry read the way the daemon's Go reads
 //! it, since Docker's `User` is Go's `Subject.CommonName` of it.
 //!
-//! Go's `pkix.Name.FillFromRDNSequence` walks the subject in the order it
-//! is encoded (every RDN, every attribute of a multi-valued RDN) and keeps
-//! the LAST common name, and every O and OU. Which values are strings has
-//! changed across the Go versions that built supported daemons: Go 1.19
-//! (dockerd 20.10) refuses a certificate holding a non-string value and
-//! reads a T.61 string as raw bytes; newer Go skips non-string values and
-//! reads T.61 as Latin-1. Values read differently by those versions are
-//! reported as [`Value::Ambiguous`] or [`Value::NotText`] so that the
-//! caller check refuses them, rather than choosing one reading.
+//! x509-parser decodes the certificate; its names and subject alternative
+//! names are then walked as Go walks them (`der.rs`). Go's
+//! `pkix.Name.FillFromRDNSequence` takes every RDN and every attribute of
+//! a multi-valued RDN in encoded order and keeps the LAST common name, and
+//! every O and OU. What counts as a string has changed across the Go
+//! versions behind supported daemons: the Go of dockerd 20.10 and 26.1
+//! refuses a certificate holding a value that is not a string and reads a
+//! T.61 string as raw bytes; that of 28.5 skips such values and reads T.61
+//! as Latin-1. Values read differently are reported as
+//! [`Value::Ambiguous`] or [`Value::NotText`] so that the caller check
+//! refuses them, rather than choosing one reading.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use x509_parser::asn1_rs::{Any, Class, Tag};
-use x509_parser::extensions::GeneralName;
+use x509_parser::oid_registry::OID_X509_EXT_SUBJECT_ALT_NAME;
 use x509_parser::pem::parse_x509_pem;
-use x509_parser::x509::X509Name;
 
 use super::PeerCertificate;
+use super::der::{self, Element, OBJECT_IDENTIFIER, SEQUENCE, SET};
 
 /// `2.5.4.3`, `2.5.4.10`, `2.5.4.11`: the attributes Go keeps by name.
 const COMMON_NAME: [u64; 4] = [2, 5, 4, 3];
@@ -38,7 +39,7 @@ pub(crate) enum Value {
         /// Why it is not one text.
         why: &'static str,
     },
-    /// Not a string: newer Go skips it, Go 1.19 refuses the certificate.
+    /// Not a string: newer Go skips it, older Go refuses the certificate.
     NotText,
 }
 
@@ -78,8 +79,9 @@ pub(crate) fn decode(encoded: &str) -> Result<Decoded, String> {
         .parse_x509()
         .map_err(|e| format!("not an X.509 certificate: {e}"))?;
 
-    let subject = Name::read(cert.subject()).map_err(|e| format!("subject: {e}"))?;
-    let issuer = Name::read(cert.issuer()).map_err(|e| format!("issuer: {e}"))?;
+    let (issuer, subject) = names(cert.tbs_certificate.as_ref())?;
+    let subject = Name::read(subject).map_err(|e| format!("subject: {e}"))?;
+    let issuer = Name::read(issuer).map_err(|e| format!("issuer: {e}"))?;
     let mut view = PeerCertificate {
         common_name: subject.common_name(),
         organizations: shown(&subject.organizations),
@@ -87,19 +89,16 @@ pub(crate) fn decode(encoded: &str) -> Result<Decoded, String> {
         issuer_common_name: issuer.common_name(),
         ..PeerCertificate::default()
     };
-    let san = cert
-        .subject_alternative_name()
-        .map_err(|e| format!("subject alternative names: {e}"))?;
-    if let Some(san) = san {
-        for name in &san.value.general_names {
-            match name {
-                GeneralName::DNSName(dns) => view.dns_names.push((*dns).to_owned()),
-                GeneralName::RFC822Name(email) => view.emails.push((*email).to_owned()),
-                GeneralName::URI(uri) => view.uris.push((*uri).to_owned()),
-                GeneralName::IPAddress(bytes) => view.ip_addresses.push(ip_text(bytes)?),
-                _ => {}
-            }
+    let mut sans = cert
+        .extensions()
+        .iter()
+        .filter(|ext| ext.oid == OID_X509_EXT_SUBJECT_ALT_NAME);
+    if let Some(san) = sans.next() {
+        if sans.next().is_some() {
+            return Err("two subject alternative name extensions".to_owned());
         }
+        read_alternative_names(san.value, &mut view)
+            .map_err(|e| format!("subject alternative names: {e}"))?;
     }
     let ambiguous = subject
         .organizations
@@ -125,22 +124,53 @@ struct Name {
     organizational_units: Vec<Value>,
 }
 
+/// The issuer and subject elements of a DER `TBSCertificate`, whole
+/// (x509-parser's own copy of a name ends where it stopped reading it).
+fn names(tbs: &[u8]) -> Result<(Element<'_>, Element<'_>), String> {
+    let (fields, _) = der::expect(tbs, SEQUENCE)?;
+    let mut fields = der::elements(fields)?.into_iter().peekable();
+    // [0] version, if present; serial, signature, issuer, validity, subject.
+    fields.next_if(|field| field.tag == VERSION);
+    let mut fields = fields.skip(2);
+    let issuer = fields.next();
+    let subject = fields.nth(1);
+    issuer
+        .zip(subject)
+        .ok_or_else(|| "a certificate without issuer or subject".to_owned())
+}
+
+/// The `[0] EXPLICIT` version of a `TBSCertificate`.
+const VERSION: u8 = 0xa0;
+
 impl Name {
-    fn read(name: &X509Name<'_>) -> Result<Name, String> {
+    /// Reads a DER Name as Go's `parseName` and `FillFromRDNSequence` do:
+    /// every attribute of every RDN in encoded order (an empty RDN is
+    /// none), each value checked as Go checks it.
+    fn read(name: Element<'_>) -> Result<Name, String> {
+        if name.tag != SEQUENCE {
+            return Err("a name that is not a SEQUENCE".to_owned());
+        }
         let mut out = Name::default();
-        for attribute in name.iter_attributes() {
-            let value = go_value(attribute.attr_value())?;
-            let Some(arcs) = attribute.attr_type().iter() else {
-                continue;
-            };
-            let arcs: Vec<u64> = arcs.collect();
-            let list = match arcs.as_slice() {
-                a if a == COMMON_NAME => &mut out.common_names,
-                a if a == ORGANIZATION => &mut out.organizations,
-                a if a == ORGANIZATIONAL_UNIT => &mut out.organizational_units,
-                _ => continue,
-            };
-            list.push(value);
+        for rdn in der::elements(name.content)? {
+            if rdn.tag != SET {
+                return Err("an RDN that is not a SET".to_owned());
+            }
+            for attribute in der::elements(rdn.content)? {
+                if attribute.tag != SEQUENCE {
+                    return Err("an attribute that is not a SEQUENCE".to_owned());
+                }
+                // Go reads the type and one value, and nothing after them.
+                let (oid, rest) = der::expect(attribute.content, OBJECT_IDENTIFIER)?;
+                let (value, _) = der::read(rest)?;
+                let value = go_value(value)?;
+                let list = match der::oid_arcs(oid)?.as_slice() {
+                    a if a == COMMON_NAME => &mut out.common_names,
+                    a if a == ORGANIZATION => &mut out.organizations,
+                    a if a == ORGANIZATIONAL_UNIT => &mut out.organizational_units,
+                    _ => continue,
+                };
+                list.push(value);
+            }
         }
         Ok(out)
     }
@@ -155,6 +185,29 @@ impl Name {
     }
 }
 
+/// The subject alternative names Go keeps (`parseSANExtension`): email
+/// `[1]`, DNS `[2]`, URI `[6]` (IA5 text) and IP `[7]`; others skipped.
+fn read_alternative_names(value: &[u8], view: &mut PeerCertificate) -> Result<(), String> {
+    let (names, _) = der::expect(value, SEQUENCE)?;
+    for name in der::elements(names)? {
+        let text = || {
+            if name.content.is_ascii() {
+                Ok(String::from_utf8_lossy(name.content).into_owned())
+            } else {
+                Err("a name that is not IA5 text".to_owned())
+            }
+        };
+        match name.tag ^ 0x80 {
+            1 => view.emails.push(text()?),
+            2 => view.dns_names.push(text()?),
+            6 => view.uris.push(text()?),
+            7 => view.ip_addresses.push(ip_text(name.content)?),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// The string values of a list, as Go's `pkix.Name` appends them.
 fn shown(values: &[Value]) -> Vec<String> {
     values
@@ -164,14 +217,12 @@ fn shown(values: &[Value]) -> Vec<String> {
         .collect()
 }
 
-/// One attribute value as Go's `parseASN1String` reads it. A string that
-/// breaks its type's rules is an error: every Go version refuses such a
-/// certificate, so Docker never forwards one.
-fn go_value(value: &Any<'_>) -> Result<Value, String> {
-    if value.class() != Class::Universal || value.header.is_constructed() {
-        return Ok(Value::NotText);
-    }
-    let bytes = value.data;
+/// One attribute value as Go's `parseASN1String` reads it (tags compared
+/// whole: class, constructed bit and number). A string that breaks its
+/// type's rules is an error: every Go version refuses such a certificate,
+/// so Docker never forwards one.
+fn go_value(value: Element<'_>) -> Result<Value, String> {
+    let bytes = value.content;
     let ascii = |what: &str, ok: fn(u8) -> bool| {
         if bytes.iter().all(|&b| ok(b)) {
             // Every byte passed an ASCII test, so this is UTF-8.
@@ -180,22 +231,30 @@ fn go_value(value: &Any<'_>) -> Result<Value, String> {
             Err(format!("invalid {what}"))
         }
     };
-    match value.tag() {
-        Tag::Utf8String => std::str::from_utf8(bytes)
+    match value.tag {
+        UTF8_STRING => std::str::from_utf8(bytes)
             .map(|text| Value::Text(text.to_owned()))
             .map_err(|_| "invalid UTF-8 string".to_owned()),
-        Tag::PrintableString => ascii("PrintableString", is_printable),
-        Tag::Ia5String => ascii("IA5String", |b| b.is_ascii()),
-        Tag::NumericString => ascii("NumericString", |b| b.is_ascii_digit() || b == b' '),
-        Tag::T61String if bytes.is_ascii() => ascii("T61String", |b| b.is_ascii()),
-        Tag::T61String => Ok(Value::Ambiguous {
+        PRINTABLE_STRING => ascii("PrintableString", is_printable),
+        IA5_STRING => ascii("IA5String", |b| b.is_ascii()),
+        NUMERIC_STRING => ascii("NumericString", |b| b.is_ascii_digit() || b == b' '),
+        T61_STRING if bytes.is_ascii() => ascii("T61String", |b| b.is_ascii()),
+        T61_STRING => Ok(Value::Ambiguous {
             shown: bytes.iter().map(|&b| char::from(b)).collect(),
-            why: "a T.61 string beyond ASCII, which Go 1.19 reads as raw bytes and newer Go as Latin-1",
+            why: "a T.61 string beyond ASCII, which dockerd 20.10 and 26.1 report as raw bytes and 28.5 as Latin-1",
         }),
-        Tag::BmpString => bmp_string(bytes),
+        BMP_STRING => bmp_string(bytes),
         _ => Ok(Value::NotText),
     }
 }
+
+/// The string types of Go's `parseASN1String`, as whole tag bytes.
+const UTF8_STRING: u8 = 0x0c;
+const NUMERIC_STRING: u8 = 0x12;
+const PRINTABLE_STRING: u8 = 0x13;
+const T61_STRING: u8 = 0x14;
+const IA5_STRING: u8 = 0x16;
+const BMP_STRING: u8 = 0x1e;
 
 /// Go's `isPrintable`: PrintableString plus `*` and `&`, which Go accepts.
 fn is_printable(b: u8) -> bool {
@@ -251,8 +310,8 @@ fn ip_text(bytes: &[u8]) -> Result<String, String> {
 mod tests {
     use super::*;
 
-    fn any(tag: Tag, data: &[u8]) -> Any<'_> {
-        Any::from_tag_and_data(tag, data)
+    fn any(tag: u8, content: &[u8]) -> Element<'_> {
+        Element { tag, content }
     }
 
     #[test]
@@ -279,55 +338,47 @@ mod tests {
     fn strings_read_as_go_reads_them() {
         let text = |s: &str| Ok(Value::Text(s.to_owned()));
         assert_eq!(
-            go_value(&any(Tag::Utf8String, "álice".as_bytes())),
+            go_value(any(UTF8_STRING, "álice".as_bytes())),
             text("álice")
         );
-        assert_eq!(
-            go_value(&any(Tag::PrintableString, b"a*b&c")),
-            text("a*b&c")
-        );
-        assert_eq!(go_value(&any(Tag::Ia5String, b"x@y")), text("x@y"));
-        assert_eq!(go_value(&any(Tag::NumericString, b"12 3")), text("12 3"));
-        assert_eq!(go_value(&any(Tag::T61String, b"bob")), text("bob"));
+        assert_eq!(go_value(any(PRINTABLE_STRING, b"a*b&c")), text("a*b&c"));
+        assert_eq!(go_value(any(IA5_STRING, b"x@y")), text("x@y"));
+        assert_eq!(go_value(any(NUMERIC_STRING, b"12 3")), text("12 3"));
+        assert_eq!(go_value(any(T61_STRING, b"bob")), text("bob"));
         // "bob" and "bob" with Go's dropped terminator.
-        assert_eq!(go_value(&any(Tag::BmpString, b"\0b\0o\0b")), text("bob"));
-        assert_eq!(
-            go_value(&any(Tag::BmpString, b"\0b\0o\0b\0\0")),
-            text("bob")
-        );
+        assert_eq!(go_value(any(BMP_STRING, b"\0b\0o\0b")), text("bob"));
+        assert_eq!(go_value(any(BMP_STRING, b"\0b\0o\0b\0\0")), text("bob"));
     }
 
     #[test]
     fn strings_that_break_their_type_are_errors_as_in_go() {
-        assert!(go_value(&any(Tag::Utf8String, b"\xff")).is_err());
-        assert!(go_value(&any(Tag::PrintableString, b"a@b")).is_err());
-        assert!(go_value(&any(Tag::Ia5String, b"\xe9")).is_err());
-        assert!(go_value(&any(Tag::NumericString, b"12a")).is_err());
-        assert!(go_value(&any(Tag::BmpString, b"\0b\0")).is_err());
+        assert!(go_value(any(UTF8_STRING, b"\xff")).is_err());
+        assert!(go_value(any(PRINTABLE_STRING, b"a@b")).is_err());
+        assert!(go_value(any(IA5_STRING, b"\xe9")).is_err());
+        assert!(go_value(any(NUMERIC_STRING, b"12a")).is_err());
+        assert!(go_value(any(BMP_STRING, b"\0b\0")).is_err());
     }
 
     #[test]
     fn strings_go_versions_read_differently_are_ambiguous() {
-        let latin1 = go_value(&any(Tag::T61String, b"\xe9ve")).unwrap();
+        let latin1 = go_value(any(T61_STRING, b"\xe9ve")).unwrap();
         assert!(matches!(latin1, Value::Ambiguous { ref shown, .. } if shown == "éve"));
-        let surrogate = go_value(&any(Tag::BmpString, b"\xd8\x00")).unwrap();
+        let surrogate = go_value(any(BMP_STRING, b"\xd8\x00")).unwrap();
         assert!(
             matches!(surrogate, Value::Ambiguous { .. }),
             "{surrogate:?}"
         );
-        let nonchar = go_value(&any(Tag::BmpString, b"\xff\xfe")).unwrap();
+        let nonchar = go_value(any(BMP_STRING, b"\xff\xfe")).unwrap();
         assert!(matches!(nonchar, Value::Ambiguous { .. }), "{nonchar:?}");
     }
 
     #[test]
     fn values_that_are_not_strings_are_not_text() {
-        assert_eq!(go_value(&any(Tag::Integer, b"\x05")), Ok(Value::NotText));
-        assert_eq!(
-            go_value(&any(Tag::UniversalString, b"\0\0\0a")),
-            Ok(Value::NotText)
-        );
-        let tagged = any(Tag::Utf8String, b"root").with_class(Class::ContextSpecific);
-        assert_eq!(go_value(&tagged), Ok(Value::NotText));
+        assert_eq!(go_value(any(0x02, b"\x05")), Ok(Value::NotText));
+        assert_eq!(go_value(any(0x1c, b"\0\0\0a")), Ok(Value::NotText));
+        // A UTF8String tagged [12] or constructed is another type to Go.
+        assert_eq!(go_value(any(0x8c, b"root")), Ok(Value::NotText));
+        assert_eq!(go_value(any(0x2c, b"root")), Ok(Value::NotText));
     }
 
     #[test]
