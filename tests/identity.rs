@@ -54,7 +54,6 @@ enum Why {
     NoCommonName,
     SeveralCommonNames,
     AmbiguousName,
-    Undecodable,
 }
 
 impl Why {
@@ -67,7 +66,6 @@ impl Why {
                     IdentityError::SeveralCommonNames(_)
                 )
                 | (Why::AmbiguousName, IdentityError::AmbiguousName(_))
-                | (Why::Undecodable, IdentityError::Undecodable(_))
         )
     }
 }
