@@ -14,6 +14,7 @@ mod examples;
 mod hostile;
 mod identity;
 mod instances;
+mod laundering;
 mod managed_plugin;
 mod moby_authz;
 mod operations;

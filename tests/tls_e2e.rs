@@ -134,7 +134,7 @@ pub(crate) struct Caller {
 }
 
 /// The Unix socket, with no certificate and no header.
-const LOCAL: Caller = Caller {
+pub(crate) const LOCAL: Caller = Caller {
     certificate: None,
     authz_user: None,
 };
@@ -384,6 +384,18 @@ impl Session {
         tag: &str,
         extra_settings: &str,
     ) -> Session {
+        Session::start_full(version, example_name, tag, extra_settings, &[])
+    }
+
+    /// [`start_named`](Self::start_named), the daemon given `dockerd_args`
+    /// too (e.g. another `--host` it listens on).
+    pub(crate) fn start_full(
+        version: Version,
+        example_name: &str,
+        tag: &str,
+        extra_settings: &str,
+        dockerd_args: &[String],
+    ) -> Session {
         let mut example = Example::read(example_name);
         example.settings.push_str(extra_settings);
         let name = format!(
@@ -417,7 +429,10 @@ impl Session {
                 format!("--tlscert={}", file("server.pem")),
                 format!("--tlskey={}", file("server-key.pem")),
                 format!("--host=tcp://127.0.0.1:{port}"),
-            ],
+            ]
+            .into_iter()
+            .chain(dockerd_args.iter().cloned())
+            .collect::<Vec<_>>(),
         );
         wait_for_listener(port, &dockerd);
         dockerd.import_busybox();
@@ -445,7 +460,7 @@ impl Session {
     }
 
     /// Loads the example's own chain.
-    fn load_example(&self) {
+    pub(crate) fn load_example(&self) {
         self.load(&self.example.modules);
     }
 
@@ -523,7 +538,7 @@ impl Session {
     /// Runs the CLI as `caller` and asserts that the plugin refused it with
     /// `msg`: the CLI exits as for any daemon error (125 for `docker run`,
     /// 1 otherwise) and prints dockerd's denial, this exact line.
-    fn refuses(&self, caller: impl Into<Caller>, args: &[&str], msg: &str) {
+    pub(crate) fn refuses(&self, caller: impl Into<Caller>, args: &[&str], msg: &str) {
         let caller = caller.into();
         let output = self.docker_as(caller, args);
         let denial = format!(
