@@ -265,7 +265,7 @@ fn is_printable(b: u8) -> bool {
 /// dropped; surrogates and noncharacters, which newer Go refuses and
 /// older Go decoded to U+FFFD, make it ambiguous.
 fn bmp_string(bytes: &[u8]) -> Result<Value, String> {
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         return Err("invalid BMPString".to_owned());
     }
     let bytes = bytes.strip_suffix(&[0, 0]).unwrap_or(bytes);
