@@ -19,7 +19,7 @@ use crate::config::Config;
 /// directory above one is refused (Docker, containerd, D-Bus and systemd,
 /// Podman, CRI-O, BuildKit, rootless daemons under `/run/user`, Portcullis'
 /// own admin socket).
-const DAEMON_SOCKETS: [&str; 14] = [
+const DAEMON_SOCKETS: [&str; 13] = [
     "/run/docker.sock",
     "/var/run/docker.sock",
     "/run/docker",
@@ -33,7 +33,6 @@ const DAEMON_SOCKETS: [&str; 14] = [
     "/run/buildkit",
     "/run/user",
     "/run/portcullis",
-    "/var/lib/docker/plugins",
 ];
 
 /// Checks the binds the prefix rule lets through (the others are refused
