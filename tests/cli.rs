@@ -251,7 +251,7 @@ fn validate_checks_what_a_reload_checks() {
     let (code, out) = validate(&repo_root().join("examples/ownership/plugin.toml"));
     assert_eq!(code, Some(0), "{out}");
     assert!(
-        out.starts_with("valid: ") && out.contains("(1 modules: ownership)"),
+        out.starts_with("valid: ") && out.contains("(2 modules: ownership -> hardening)"),
         "{out}"
     );
 

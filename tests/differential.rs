@@ -26,7 +26,7 @@
 
 mod compare;
 mod corpus;
-mod proxy;
+pub(crate) mod proxy;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

@@ -79,7 +79,12 @@ impl Check {
                     .join(format!("{name}.pem")),
             )
             .unwrap();
-            wire["RequestPeerCertificates"] = json!([BASE64.encode(pem)]);
+            let encoded = BASE64.encode(pem);
+            // Docker reports the certificate's CN as the user.
+            let cert = portcullis_envelope::identity::peer_certificate(&encoded)
+                .expect("a test certificate");
+            wire["User"] = json!(cert.common_name);
+            wire["RequestPeerCertificates"] = json!([encoded]);
             wire["UserAuthNMethod"] = json!("TLS");
         }
         if let Some(headers) = &self.headers {

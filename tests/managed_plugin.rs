@@ -117,6 +117,42 @@ fn managed_plugin(version: Version) {
         text(&run.stderr)
     );
 
+    // A Unix socket in the allowed directory (a daemon's API, as a proxy
+    // would put one there) and the directory holding it are refused: the
+    // socket's type read through the host's root, the sockets below a
+    // directory from the host's list (its PID 1's network namespace).
+    let api = allowed.join("api");
+    std::fs::create_dir(&api).unwrap();
+    let socket = api.join("proxy.sock");
+    let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    let sock = socket.display();
+    for (source, why) in [
+        (
+            socket.clone(),
+            format!(
+                "bind mount of {sock} is a Unix socket: the daemon listening there would serve the container (Docker's as its local, anonymous user)"
+            ),
+        ),
+        (
+            api.clone(),
+            format!(
+                "bind mount of {} holds the Unix socket {sock}: the daemon listening there would serve the container",
+                api.display()
+            ),
+        ),
+    ] {
+        let bind = format!("{}:/x", source.display());
+        let args = ["run", "--rm", "-v", &bind, IMAGE, "true"];
+        assert_refused(
+            &dockerd,
+            &args,
+            &dockerd.docker(&args),
+            &format!(
+                "Error response from daemon: authorization denied by plugin {NAME}: hardening: {why}"
+            ),
+        );
+    }
+
     // A filesystem mounted on the host after the plugin started, under the
     // shared mount: the plugin's copy is its slave (`rslave`, runc's default
     // too), so it appears in the plugin's view and a link in it is seen

@@ -40,7 +40,7 @@ use std::time::{Duration, Instant};
 use crate::dockerd::{Dockerd, IMAGE, Version, on_every_daemon, text};
 use crate::util::{Plugin, guest_wasm, module, repo_root, wat};
 
-use Identity::{Alice, Bob, Carol, Dave, Erin, Eve, Root};
+use Identity::{Alice, Bob, Carol, Dave, Erin, Eve, Nameless, Root, Twice};
 
 /// A TLS user of the daemon: the CN of a client certificate our CA signed,
 /// which dockerd hands the plugin as `User`.
@@ -64,10 +64,16 @@ pub(crate) enum Identity {
     Eve,
     /// The ownership example's administrator by name (`admins`).
     Root,
+    /// A certificate our CA signed without a CN (`O=acme, OU=ops`): Docker
+    /// authenticates the caller and reports no user.
+    Nameless,
+    /// A certificate our CA signed for `CN=alice, CN=root`: Docker reports
+    /// the last, `root`; other readers take the first.
+    Twice,
 }
 
 impl Identity {
-    const ALL: [Identity; 7] = [
+    const ALL: [Identity; 9] = [
         Identity::Alice,
         Identity::Bob,
         Identity::Carol,
@@ -75,9 +81,11 @@ impl Identity {
         Identity::Erin,
         Identity::Eve,
         Identity::Root,
+        Identity::Nameless,
+        Identity::Twice,
     ];
 
-    /// The certificate's common name: the user dockerd reports.
+    /// The user dockerd reports: the certificate's (last) common name.
     fn cn(self) -> &'static str {
         match self {
             Identity::Alice => "alice",
@@ -86,7 +94,17 @@ impl Identity {
             Identity::Dave => "dave",
             Identity::Erin => "erin",
             Identity::Eve => "eve",
-            Identity::Root => "root",
+            Identity::Root | Identity::Twice => "root",
+            Identity::Nameless => "",
+        }
+    }
+
+    /// The name of its certificate and key files.
+    fn file(self) -> &'static str {
+        match self {
+            Identity::Nameless => "nameless",
+            Identity::Twice => "twice",
+            other => other.cn(),
         }
     }
 
@@ -100,6 +118,8 @@ impl Identity {
             Identity::Erin => "/CN=erin/OU=ContainerOps",
             Identity::Eve => "/CN=eve",
             Identity::Root => "/CN=root",
+            Identity::Nameless => "/O=acme/OU=ops",
+            Identity::Twice => "/CN=alice/CN=root",
         }
     }
 }
@@ -114,7 +134,7 @@ pub(crate) struct Caller {
 }
 
 /// The Unix socket, with no certificate and no header.
-const LOCAL: Caller = Caller {
+pub(crate) const LOCAL: Caller = Caller {
     certificate: None,
     authz_user: None,
 };
@@ -132,7 +152,7 @@ impl Caller {
 impl std::fmt::Display for Caller {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.certificate {
-            Some(identity) => write!(f, "{} (TLS)", identity.cn())?,
+            Some(identity) => write!(f, "{} (TLS)", identity.file())?,
             None => write!(f, "the Unix socket")?,
         }
         match self.authz_user {
@@ -202,7 +222,7 @@ impl Pki {
         for identity in Identity::ALL {
             issue(
                 dir,
-                identity.cn(),
+                identity.file(),
                 identity.subject(),
                 "extendedKeyUsage=clientAuth\n",
             );
@@ -213,8 +233,8 @@ impl Pki {
             "server-key.pem".to_owned(),
         ];
         for identity in Identity::ALL {
-            names.push(format!("{}.pem", identity.cn()));
-            names.push(format!("{}-key.pem", identity.cn()));
+            names.push(format!("{}.pem", identity.file()));
+            names.push(format!("{}-key.pem", identity.file()));
         }
         let files = names
             .into_iter()
@@ -364,6 +384,18 @@ impl Session {
         tag: &str,
         extra_settings: &str,
     ) -> Session {
+        Session::start_full(version, example_name, tag, extra_settings, &[])
+    }
+
+    /// [`start_named`](Self::start_named), the daemon given `dockerd_args`
+    /// too (e.g. another `--host` it listens on).
+    pub(crate) fn start_full(
+        version: Version,
+        example_name: &str,
+        tag: &str,
+        extra_settings: &str,
+        dockerd_args: &[String],
+    ) -> Session {
         let mut example = Example::read(example_name);
         example.settings.push_str(extra_settings);
         let name = format!(
@@ -397,7 +429,10 @@ impl Session {
                 format!("--tlscert={}", file("server.pem")),
                 format!("--tlskey={}", file("server-key.pem")),
                 format!("--host=tcp://127.0.0.1:{port}"),
-            ],
+            ]
+            .into_iter()
+            .chain(dockerd_args.iter().cloned())
+            .collect::<Vec<_>>(),
         );
         wait_for_listener(port, &dockerd);
         dockerd.import_busybox();
@@ -425,7 +460,7 @@ impl Session {
     }
 
     /// Loads the example's own chain.
-    fn load_example(&self) {
+    pub(crate) fn load_example(&self) {
         self.load(&self.example.modules);
     }
 
@@ -453,9 +488,9 @@ impl Session {
                     .arg("--tlscacert")
                     .arg(tls.join("ca.pem"))
                     .arg("--tlscert")
-                    .arg(tls.join(format!("{}.pem", identity.cn())))
+                    .arg(tls.join(format!("{}.pem", identity.file())))
                     .arg("--tlskey")
-                    .arg(tls.join(format!("{}-key.pem", identity.cn())))
+                    .arg(tls.join(format!("{}-key.pem", identity.file())))
                     .arg("--host")
                     .arg(format!("tcp://127.0.0.1:{}", self.port))
             }
@@ -503,7 +538,7 @@ impl Session {
     /// Runs the CLI as `caller` and asserts that the plugin refused it with
     /// `msg`: the CLI exits as for any daemon error (125 for `docker run`,
     /// 1 otherwise) and prints dockerd's denial, this exact line.
-    fn refuses(&self, caller: impl Into<Caller>, args: &[&str], msg: &str) {
+    pub(crate) fn refuses(&self, caller: impl Into<Caller>, args: &[&str], msg: &str) {
         let caller = caller.into();
         let output = self.docker_as(caller, args);
         let denial = format!(
@@ -513,6 +548,22 @@ impl Session {
         assert!(
             crate::dockerd::cli_failed_with(args, &output, &denial),
             "expected {caller} to be refused docker {args:?} (exit status 125 for run, else 1) with\n  {denial}\n{}",
+            self.report(&output)
+        );
+    }
+
+    /// Runs the CLI as `caller` and asserts that Portcullis refused the
+    /// call before any module ran (Docker's `Err`) because `why`.
+    fn fails(&self, caller: impl Into<Caller>, args: &[&str], why: &str) {
+        let caller = caller.into();
+        let output = self.docker_as(caller, args);
+        let error = format!(
+            "Error response from daemon: plugin {} failed with error: AuthZPlugin.AuthZReq: portcullis: cannot decode the authz request: {why}",
+            self.name
+        );
+        assert!(
+            crate::dockerd::cli_failed_with(args, &output, &error),
+            "expected {caller} to be refused docker {args:?} with\n  {error}\n{}",
             self.report(&output)
         );
     }
@@ -538,7 +589,7 @@ fn tail(log: &str, lines: usize) -> String {
 }
 
 /// A TCP port nothing listens on right now.
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .and_then(|listener| listener.local_addr())
         .expect("bind 127.0.0.1:0")
@@ -547,7 +598,7 @@ fn free_port() -> u16 {
 
 /// Waits until the daemon accepts TCP connections on `port` (it binds
 /// every listener before it serves the Unix socket `start` waited on).
-fn wait_for_listener(port: u16, dockerd: &Dockerd) {
+pub(crate) fn wait_for_listener(port: u16, dockerd: &Dockerd) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_err() {
         assert!(
@@ -948,4 +999,37 @@ fn ownership_between_users(version: Version) {
     );
     let left = s.allows(LOCAL, &["ps", "-a", "--format", "{{.Names}}"]);
     assert_eq!(left, "", "containers left");
+}
+
+/// Findings 1 and 2 of issue 17's class 3, in examples/ownership: a
+/// certificate the CA signed without a CN made Docker report no user, and
+/// the host took the authenticated caller for the local socket (then
+/// `anonymous = "admin"`); one for `CN=alice, CN=root` made Docker report
+/// `root`, an administrator by name, while the certificate view said
+/// alice. The host now refuses both before any module runs, on every
+/// daemon, and the client is told why.
+#[test]
+fn tls_callers_without_exactly_one_common_name_are_refused_not_anonymous() {
+    on_every_daemon(callers_without_one_common_name);
+}
+
+fn callers_without_one_common_name(version: Version) {
+    let s = Session::start(version, "ownership");
+    s.load_example();
+    s.allows(
+        Alice,
+        &["run", "-d", "--name", "web", IMAGE, "sleep", "300"],
+    );
+    let no_cn = "the TLS client certificate has no common name, so Docker reports no user for a caller it authenticated";
+    s.fails(Nameless, &["stop", "-t", "0", "web"], no_cn);
+    s.fails(Nameless, &["ps"], no_cn);
+    let two = "the TLS client certificate has 2 common names (\"alice\", \"root\"): Docker takes the last as the user, other readers the first";
+    s.fails(Twice, &["stop", "-t", "0", "web"], two);
+    s.fails(Twice, &["exec", "web", "true"], two);
+    let running = s.allows(Alice, &["inspect", "--format", "{{.State.Running}}", "web"]);
+    assert_eq!(
+        running, "true",
+        "the refused callers stopped alice's container"
+    );
+    s.allows(Alice, &["rm", "-f", "web"]);
 }

@@ -87,10 +87,26 @@ where
         Ok(request) => request,
         Err(err) => return Decision::deny(format!("cannot read the request envelope: {err}")),
     };
+    if let Some(refused) = refuse_unnamed_caller(&request) {
+        return refused;
+    }
     match cache.get(request.config_json()) {
         Ok(config) => policy(&request, &config).into_decision(),
         Err(err) => Decision::deny(err),
     }
+}
+
+/// The deny every SDK policy gives, before it runs, to a caller Docker
+/// authenticated but who has no user: policies take a caller without a
+/// user for the anonymous local socket. The host refuses such calls
+/// itself; this keeps a policy safe under a host that did not.
+pub fn refuse_unnamed_caller(request: &Request) -> Option<Decision> {
+    (request.is_authenticated() && request.user().is_none()).then(|| {
+        Decision::deny(format!(
+            "Docker authenticated the caller ({}) but reports no user",
+            request.authn_method().unwrap_or("unknown method")
+        ))
+    })
 }
 
 /// The deny every SDK policy gives, before it runs, to a call Portcullis
@@ -380,4 +396,29 @@ macro_rules! export_policy {
             }
         };
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An envelope as a host without the identity check sent it for a
+    /// certificate without a CN: authenticated, and no user.
+    const UNNAMED: &str = r#"{"phase":"request","user":null,"authn_method":"TLS","method":"GET","uri":"/v1.41/info","path":"/info","api_version":"1.41","query":{},"action":"system_info","params":{},"headers":{},"body":null,"body_state":"absent","peer_certificate":null,"mounts":null}"#;
+
+    #[test]
+    fn an_authenticated_caller_without_a_user_is_refused_before_the_policy_runs() {
+        let cache = ConfigCache::<NoConfig>::new();
+        let decision = decide(UNNAMED.as_bytes(), &cache, |_, _| Decision::allow());
+        assert_eq!(
+            decision.message(),
+            Some("Docker authenticated the caller (TLS) but reports no user")
+        );
+        let anonymous = UNNAMED.replace(r#""authn_method":"TLS""#, r#""authn_method":null"#);
+        let decision = decide(anonymous.as_bytes(), &cache, |_, _| Decision::allow());
+        assert!(decision.is_allowed(), "{decision:?}");
+        let empty = UNNAMED.replace(r#""user":null"#, r#""user":"""#);
+        let decision = decide(empty.as_bytes(), &cache, |_, _| Decision::allow());
+        assert!(!decision.is_allowed(), "an empty user is no user");
+    }
 }

@@ -48,7 +48,7 @@ pub use decision::{Decision, IntoDecision};
 pub use error::Error;
 pub use log::{Level, log};
 pub use portcullis_envelope::identity::PeerCertificate;
-pub use portcullis_envelope::mounts::{MountInfo, MountKind};
+pub use portcullis_envelope::mounts::{FileType, MountInfo, MountKind};
 pub(crate) use portcullis_envelope::views;
 pub use portcullis_envelope::{BodyState, Phase, docker, go_struct};
 

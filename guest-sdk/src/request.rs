@@ -216,8 +216,8 @@ impl Request {
         Request {
             config: wire.config,
             phase: wire.phase,
-            user: wire.user,
-            authn_method: wire.authn_method,
+            user: wire.user.filter(|u| !u.is_empty()),
+            authn_method: wire.authn_method.filter(|m| !m.is_empty()),
             method: wire.method,
             uri: wire.uri,
             path: wire.path,
@@ -236,14 +236,25 @@ impl Request {
         self.phase
     }
 
-    /// The user Docker authenticated (TLS client certificate CN); `None` on an
-    /// unauthenticated socket. The only identity a client cannot forge.
+    /// The user Docker authenticated: the TLS client certificate's CN, as
+    /// Go reads it. `None` only for a caller Docker did not authenticate
+    /// (the local socket, TCP without TLS): the host refuses calls Docker
+    /// authenticated without naming exactly one user, so an authenticated
+    /// caller is never anonymous. The only identity a client cannot forge;
+    /// but whoever may bind-mount a Docker socket into a container gives
+    /// what runs there an anonymous client (`hardening` refuses socket binds).
     pub fn user(&self) -> Option<&str> {
         self.user.as_deref()
     }
 
+    /// Whether Docker authenticated the caller (it reports a user or a method).
+    pub fn is_authenticated(&self) -> bool {
+        self.user.is_some() || self.authn_method.is_some()
+    }
+
     /// The TLS client certificate that authenticated the call, decoded by the
-    /// host (CN, O, OU, SANs). `None` on an unauthenticated socket.
+    /// host as Go reads it (CN, O, OU, SANs); its common name is
+    /// [`user`](Self::user). `None` on an unauthenticated socket.
     pub fn peer_certificate(&self) -> Option<&PeerCertificate> {
         self.parts.certificate()?.as_ref().ok()
     }

@@ -97,6 +97,12 @@ impl Proxy {
         }
     }
 
+    /// The AuthZReq bodies recorded after the first `count`, in order.
+    pub fn since(&self, count: usize) -> Vec<Recorded> {
+        let recorded = self.recorded.lock().unwrap();
+        recorded.get(count..).unwrap_or_default().to_vec()
+    }
+
     /// How many AuthZReq bodies were recorded.
     pub fn recorded(&self) -> usize {
         self.recorded.lock().unwrap().len()

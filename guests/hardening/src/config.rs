@@ -45,6 +45,11 @@ pub struct Config {
     /// Host paths bind mounts may come from, by prefix (`/srv/data`); checked
     /// against the path with every symlink resolved. Empty: no bind mounts.
     pub bind_prefixes: Vec<String>,
+    /// Unix sockets bind mounts may expose, by resolved host path
+    /// (`/run/containerd/containerd.sock`). Any other socket is refused, as
+    /// is a directory holding one: whatever daemon listens there serves the
+    /// container, and Docker's own socket serves it as the local user.
+    pub allowed_sockets: Vec<String>,
     /// Refuse named and anonymous volumes too.
     pub deny_volumes: bool,
     /// Volume drivers that may create volumes (`local` is the built-in one).
@@ -129,6 +134,7 @@ impl Default for Config {
             allowed_runtimes: vec!["runc".into(), "io.containerd.runc.v2".into()],
             allowed_annotations: Vec::new(),
             bind_prefixes: Vec::new(),
+            allowed_sockets: Vec::new(),
             deny_volumes: false,
             allowed_volume_drivers: vec!["local".into()],
             allowed_volume_types: Vec::new(),

@@ -11,8 +11,10 @@
 //!   seccomp profiles, SELinux labels, AppArmor profiles), and masked or
 //!   read-only path lists that unmask `/proc` (`systempaths=unconfined`);
 //! - bind mounts outside `bind_prefixes` (symlinks resolved by the host),
-//!   `--volumes-from`, volume drivers and `local` volume options that mount
-//!   a host path or filesystem;
+//!   of Unix sockets and of directories holding them (a Docker socket in a
+//!   container is an anonymous client of the daemon), `--volumes-from`,
+//!   volume drivers and `local` volume options that mount a host path or
+//!   filesystem;
 //! - images from registries outside `allowed_registries`, and the ways
 //!   around that list (`docker load`, `import`, `build`);
 //! - what Docker never shows a plugin: tar bodies (build contexts, image
@@ -38,6 +40,7 @@ mod host_config;
 mod images;
 mod mounts;
 mod security_options;
+mod sockets;
 mod swarm;
 
 pub use config::Config;

@@ -26,6 +26,7 @@ const SAFE_MOUNT_FLAGS: [&str; 9] = [
 const TMPFS_OPTIONS: [&str; 6] = ["size", "mode", "uid", "gid", "nr_inodes", "nr_blocks"];
 
 pub(crate) fn check(mounts: &[MountInfo], config: &Config, out: &mut Violations) {
+    crate::sockets::check(mounts, config, out);
     for mount in mounts {
         match mount.kind {
             MountKind::Bind => check_bind(mount, config, out),

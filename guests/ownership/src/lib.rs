@@ -616,6 +616,32 @@ mod tests {
         );
     }
 
+    /// Finding 1 of issue 17 class 3 at the module: an envelope from a host
+    /// without the identity check, for a certificate without a CN (Docker
+    /// authenticated the caller, reports no user). With `anonymous =
+    /// "admin"` this module took it for the local socket; the SDK now
+    /// refuses it before the policy runs.
+    #[test]
+    fn an_authenticated_caller_without_a_user_is_not_the_anonymous_admin() {
+        testing::state::clear();
+        let envelope = json!({
+            "phase": "request", "user": null, "authn_method": "TLS",
+            "method": "POST", "uri": "/v1.41/containers/legacy/stop",
+            "path": "/containers/legacy/stop", "api_version": "1.41",
+            "query": {}, "action": "container_stop", "params": {"name": "legacy"},
+            "headers": {}, "body": null, "body_state": "absent",
+            "peer_certificate": null, "mounts": null,
+            "config": {"anonymous": "admin"},
+        });
+        let answer = portcullis_entry::authorize(envelope.to_string().as_bytes());
+        let answer: serde_json::Value = serde_json::from_slice(&answer).unwrap();
+        assert_eq!(answer["allow"], false, "{answer}");
+        assert_eq!(
+            answer["msg"],
+            "Docker authenticated the caller (TLS) but reports no user"
+        );
+    }
+
     #[test]
     fn a_create_whose_owner_cannot_be_recorded_is_reported() {
         testing::state::clear();

@@ -1,10 +1,11 @@
 //! The input envelope: one JSON document per Docker API call, built once
 //! from the wire request and handed unchanged to every module of the chain.
 //!
-//! What is cheap is built eagerly (route, query, body state); what costs
-//! (the host's mount list with its path lookups, the client certificate,
-//! the full JSON, each decoded view) is built on first demand and kept for
-//! the rest of the request, so it costs once and only if a module asks.
+//! What is cheap is built eagerly (route, query, body state), and so is
+//! the caller (the client certificate is decoded and checked against the
+//! user Docker reports); what costs (the host's mount list with its path
+//! lookups, the full JSON, each decoded view) is built on first demand and
+//! kept for the rest of the request, so it costs once and only if a module asks.
 //!
 //! Field names here are part of ABI v1 (DESIGN.md): add fields, never rename.
 
@@ -22,7 +23,7 @@ use crate::docker::{
     ContainerCreate, ContainerStart, ContainerUpdate, ExecCreate, NetworkCreate, PluginPrivileges,
     ServiceCreate, VolumeCreate,
 };
-use crate::identity::{PeerCertificate, peer_certificate};
+use crate::identity::{self, IdentityError, PeerCertificate, peer_certificate};
 use crate::mounts::{
     HostRoot, MountInfo, container_mounts, plugin_mounts, plugin_set_mounts, service_mounts,
     volume_mounts,
@@ -54,7 +55,9 @@ pub struct ResponseView {
 pub struct Envelope {
     /// `request` or `response`.
     pub phase: Phase,
-    /// User as Docker reports it (TLS client certificate CN), if authenticated.
+    /// User as Docker reports it (TLS client certificate CN); `None` only for
+    /// a caller Docker did not authenticate (the host refuses a call Docker
+    /// authenticated without naming a user, or whose certificate names another).
     pub user: Option<String>,
     /// Authentication method as Docker reports it (`TLS`), if any.
     pub authn_method: Option<String>,
@@ -80,7 +83,8 @@ pub struct Envelope {
     pub body_state: BodyState,
     /// The daemon's answer (`phase = "response"` only).
     pub response: Option<ResponseView>,
-    /// The first client certificate as Docker forwarded it (base64 of PEM).
+    /// The first client certificate as Docker forwarded it (base64 of PEM):
+    /// the one Go verified; the rest are the chain the client chose to send.
     certificate: Option<String>,
     /// Where the host's paths are, for resolving mount sources.
     host_root: HostRoot,
@@ -110,6 +114,9 @@ pub enum EnvelopeError {
     BadBase64(&'static str),
     /// The request-target cannot be decoded.
     BadUri(UriError),
+    /// Who called cannot be established: Docker authenticated the caller
+    /// but names no user, or its certificate names another than `User`.
+    Identity(IdentityError),
     /// A form-encoded body, whose values Go's `ParseForm` puts before the
     /// query's (so `r.Form.Get` reads them), while Docker forwards no
     /// non-JSON body to plugins: the parameters the daemon acts on are unseen.
@@ -122,6 +129,7 @@ impl fmt::Display for EnvelopeError {
             EnvelopeError::MissingField(field) => write!(f, "request has no {field}"),
             EnvelopeError::BadBase64(field) => write!(f, "{field} is not valid base64"),
             EnvelopeError::BadUri(err) => err.fmt(f),
+            EnvelopeError::Identity(err) => err.fmt(f),
             EnvelopeError::FormBody => f.write_str(
                 "a form-encoded body overrides the query parameters, and Docker does not forward it to plugins",
             ),
@@ -175,14 +183,22 @@ impl Envelope {
             }
         };
 
-        let certificate = request
-            .request_peer_certificates
-            .and_then(|certificates| certificates.into_iter().next());
+        let caller = identity::caller(
+            request.user,
+            request.user_authn_method,
+            request.request_peer_certificates,
+        )
+        .map_err(EnvelopeError::Identity)?;
+        let (certificate, decoded) = caller.certificate.unzip();
+        let lazy = Lazy {
+            certificate: OnceLock::from(decoded.map(Ok)),
+            ..Lazy::default()
+        };
 
         Ok(Envelope {
             phase,
-            user: request.user.filter(|u| !u.is_empty()),
-            authn_method: request.user_authn_method.filter(|m| !m.is_empty()),
+            user: caller.user,
+            authn_method: caller.authn_method,
             method,
             uri: raw_uri,
             path: parsed.path,
@@ -196,7 +212,7 @@ impl Envelope {
             response,
             certificate,
             host_root: HostRoot::native(),
-            lazy: Lazy::default(),
+            lazy,
         })
     }
 
@@ -208,12 +224,15 @@ impl Envelope {
         self
     }
 
-    /// The client certificate that authenticated the call, decoded (on first use).
+    /// The client certificate that authenticated the call, decoded as Go
+    /// reads it; its common name is [`Envelope::user`].
     pub fn peer_certificate(&self) -> Option<&PeerCertificate> {
         self.certificate_result()?.as_ref().ok()
     }
 
-    /// Why the client certificate Docker forwarded could not be decoded, if it could not.
+    /// Why the client certificate Docker forwarded could not be decoded, if it
+    /// could not (never, for an envelope [`Envelope::from_authz`] built: it
+    /// refuses such calls).
     pub fn peer_certificate_error(&self) -> Option<&str> {
         self.certificate_result()?
             .as_ref()

@@ -35,6 +35,29 @@ pub enum MountKind {
     Unknown,
 }
 
+/// What a host path is, once every symlink is followed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileType {
+    /// A directory: whatever lies below it is mounted too.
+    Directory,
+    /// A regular file.
+    File,
+    /// A Unix socket: whatever daemon listens on it serves the container.
+    Socket,
+    /// A named pipe.
+    Fifo,
+    /// A character device node.
+    CharDevice,
+    /// A block device node.
+    BlockDevice,
+    /// Nothing there yet (Docker creates a directory for a `-v` bind).
+    Missing,
+    /// Anything else, or a type this version does not know: treat as unknown.
+    #[serde(other)]
+    Unknown,
+}
+
 /// One mount, as the daemon will perform it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MountInfo {
@@ -75,6 +98,16 @@ pub struct MountInfo {
     /// in the container appear on the host); absent for the default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub propagation: Option<String>,
+    /// Host paths: what the resolved source is; absent if it could not be told.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_type: Option<FileType>,
+    /// Binds of a directory: the Unix sockets bound below it (resolved host
+    /// paths), as the kernel lists those of the host's network namespace.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sockets: Vec<String>,
+    /// Binds of a directory: why its sockets could not be listed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sockets_error: Option<String>,
 }
 
 impl MountInfo {
@@ -92,6 +125,8 @@ pub use collect::{
 
 #[cfg(feature = "host")]
 mod collect {
+    mod sockets;
+
     use std::collections::BTreeMap;
     use std::ffi::OsString;
     use std::io;
@@ -375,6 +410,9 @@ mod collect {
             driver: None,
             driver_options: BTreeMap::new(),
             propagation: None,
+            file_type: None,
+            sockets: Vec::new(),
+            sockets_error: None,
         }
     }
 
@@ -393,7 +431,10 @@ mod collect {
         }
         info.normalized = Some(clean(source));
         match root.resolve(Path::new(source)) {
-            Ok(path) => info.resolved = Some(path.to_string_lossy().into_owned()),
+            Ok(path) => {
+                sockets::describe(root, &path, &mut info);
+                info.resolved = Some(path.to_string_lossy().into_owned());
+            }
             Err(e) => info.resolve_error = Some(format!("cannot resolve {source}: {e}")),
         }
         info
