@@ -155,8 +155,9 @@ fn raw(method: &str, target: &str, body: Option<&str>, headers: &str) -> Vec<u8>
 /// Protected by its ID, `guard` cannot be stopped, entered, copied,
 /// committed, exported, joined, mounted from or linked to under any name
 /// dockerd resolves: its name, a link alias (`linker/alias`), an ID
-/// prefix; a container created earlier that joins it cannot start; a forged
-/// lookup mark changes nothing; other containers are untouched.
+/// prefix; its volumes cannot be mounted by name; a container created
+/// earlier that joins it cannot start; a forged lookup mark changes
+/// nothing; other containers are untouched.
 #[test]
 fn protected_containers_are_resolved_as_dockerd_resolves_them() {
     on_every_daemon(every_route_is_closed);
@@ -165,7 +166,19 @@ fn protected_containers_are_resolved_as_dockerd_resolves_them() {
 fn every_route_is_closed(version: Version) {
     let s = Setup::start(version, "refs", "");
     for args in [
-        &["run", "-d", "--name", "guard", IMAGE, "sleep", "300"][..],
+        &[
+            "run",
+            "-d",
+            "--name",
+            "guard",
+            "-v",
+            "guardvol:/state",
+            "-v",
+            "/anon",
+            IMAGE,
+            "sleep",
+            "300",
+        ][..],
         &["run", "-d", "--name", "other", IMAGE, "sleep", "300"],
         &[
             "run",
@@ -193,6 +206,13 @@ fn every_route_is_closed(version: Version) {
     }
     let guard = s.id_of("guard");
     let other = s.id_of("other");
+    let mounts = s.dockerd.get_json("/containers/guard/json")["Mounts"].clone();
+    let anon = mounts
+        .as_array()
+        .and_then(|m| m.iter().find(|m| m["Destination"] == "/anon"))
+        .and_then(|m| m["Name"].as_str())
+        .expect("guard's anonymous volume")
+        .to_owned();
     let protect = format!("[protect]\ncontainers = [\"{guard}\"]");
     s.protect(
         &protect,
@@ -291,6 +311,18 @@ fn every_route_is_closed(version: Version) {
             "the network call's Container",
         );
     }
+    // Its volumes, named or anonymous, by name.
+    let guards = "is mounted by guard (";
+    s.refused(
+        &["run", "--rm", "-v", "guardvol:/x:ro", IMAGE, "true"],
+        guards,
+    );
+    let anon_mount = format!("type=volume,source={anon},target=/x");
+    s.refused(
+        &["run", "--rm", "--mount", &anon_mount, IMAGE, "true"],
+        guards,
+    );
+    s.refused(&["volume", "rm", "-f", "guardvol"], guards);
     // Created before the rule: it would join guard's PID namespace.
     s.refused(&["start", "joiner"], "container joiner reaches into");
     // A guessed mark is an ordinary call.
@@ -321,6 +353,7 @@ fn every_route_is_closed(version: Version) {
     assert_eq!(created.status(), 201, "{}", created.text());
     s.ok(&["run", "--rm", "--pid", "container:other", IMAGE, "true"]);
     s.ok(&["run", "--rm", "--volumes-from", "other", IMAGE, "true"]);
+    s.ok(&["run", "--rm", "-v", "othervol:/x", IMAGE, "true"]);
     s.ok(&["stop", "-t", "0", "linker"]);
     s.ok(&["rm", "linker", "joiner"]);
     s.ok(&["kill", &other[..12]]);

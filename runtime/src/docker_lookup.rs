@@ -44,6 +44,8 @@ pub struct ContainerFacts {
     /// The other containers its `HostConfig` reaches into, as the daemon
     /// stored them (joined namespaces pinned to IDs at create).
     pub reaches: Reaches,
+    /// The names of the volumes it mounts (named and anonymous).
+    pub volumes: Vec<String>,
 }
 
 /// The fields of a stored `HostConfig` that name other containers.
@@ -80,6 +82,17 @@ struct Inspect {
     name: String,
     #[serde(rename = "HostConfig", default)]
     host_config: Option<Reaches>,
+    #[serde(rename = "Mounts", default)]
+    mounts: Option<Vec<InspectMount>>,
+}
+
+/// One of the mounts dockerd's inspect lists.
+#[derive(Deserialize)]
+struct InspectMount {
+    #[serde(rename = "Type", default)]
+    kind: String,
+    #[serde(rename = "Name", default)]
+    name: String,
 }
 
 /// What dockerd answered about one reference.
@@ -214,6 +227,10 @@ impl DockerLookup {
                     id: inspect.id,
                     name: inspect.name,
                     reaches: inspect.host_config.unwrap_or_default(),
+                    volumes: (inspect.mounts.into_iter().flatten())
+                        .filter(|m| m.kind == "volume" && !m.name.is_empty())
+                        .map(|m| m.name)
+                        .collect(),
                 }),
                 Err(e) => Lookup::Failed(format!("dockerd's inspect answer is unreadable: {e}")),
             },
@@ -327,7 +344,7 @@ mod tests {
 
     #[test]
     fn the_inspect_answer_gives_the_id_name_and_what_it_reaches() {
-        let body = br#"{"Id":"0ef3","Name":"/joiner","HostConfig":{"NetworkMode":"default","PidMode":"container:4f2c","IpcMode":"private","VolumesFrom":null,"Links":["/guard:/joiner/db"],"Privileged":false},"State":{}}"#;
+        let body = br#"{"Id":"0ef3","Name":"/joiner","HostConfig":{"NetworkMode":"default","PidMode":"container:4f2c","IpcMode":"private","VolumesFrom":null,"Links":["/guard:/joiner/db"],"Privileged":false},"State":{},"Mounts":[{"Type":"volume","Name":"state","Source":"/var/lib/docker/volumes/state/_data"},{"Type":"bind","Source":"/etc"}]}"#;
         let inspect: Inspect = serde_json::from_slice(body).unwrap();
         let reaches = inspect.host_config.unwrap();
         assert_eq!(
@@ -336,6 +353,15 @@ mod tests {
         );
         assert_eq!(reaches.pid_mode, "container:4f2c");
         assert!(reaches.volumes_from.is_empty());
+        let mounts = inspect.mounts.unwrap();
+        assert_eq!(
+            (mounts[0].kind.as_str(), mounts[0].name.as_str()),
+            ("volume", "state")
+        );
+        assert_eq!(
+            (mounts[1].kind.as_str(), mounts[1].name.as_str()),
+            ("bind", "")
+        );
         assert_eq!(reaches.links, ["/guard:/joiner/db"]);
         assert_eq!(
             error_message(br#"{"message":"No such container: x"}"#),

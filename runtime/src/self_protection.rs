@@ -33,7 +33,7 @@
 //! reference resolves, and otherwise looks it up again at every start.
 
 use portcullis_envelope::docker::{ContainerCreate, ContainerStart, HostConfig, NetworkConnect};
-use portcullis_envelope::mounts::HostRoot;
+use portcullis_envelope::mounts::{HostRoot, MountKind};
 use portcullis_envelope::{BodyState, Envelope, Phase};
 
 use crate::config::ProtectSettings;
@@ -276,11 +276,11 @@ impl SelfProtection {
                 None => Judgement::Pass,
             };
         }
-        let references = match references(envelope) {
-            Ok(references) => references,
-            Err(refusal) => return Judgement::Refuse(refusal),
+        let (references, volumes) = match (references(envelope), volumes(envelope)) {
+            (Ok(references), Ok(volumes)) => (references, volumes),
+            (Err(refusal), _) | (_, Err(refusal)) => return Judgement::Refuse(refusal),
         };
-        if references.is_empty() {
+        if references.is_empty() && volumes.is_empty() {
             return Judgement::Pass;
         }
         let mut judge = Judge {
@@ -289,7 +289,18 @@ impl SelfProtection {
             ask: Vec::new(),
             ids: self.container_ids.clone(),
         };
-        judge.run(&references, action)
+        let refusal = judge
+            .containers(&references, action)
+            .or_else(|| judge.volumes(&volumes));
+        match refusal {
+            Some(refusal) => Judgement::Refuse(refusal),
+            None if judge.ask.is_empty() => Judgement::Pass,
+            None => {
+                judge.ask.sort();
+                judge.ask.dedup();
+                Judgement::Ask(judge.ask)
+            }
+        }
     }
 
     fn plugin_refusal(&self, target: &str) -> Option<String> {
@@ -340,11 +351,13 @@ struct Judge<'a> {
 }
 
 impl Judge<'_> {
-    fn run(&mut self, references: &[Reference], action: &str) -> Judgement {
+    /// The refusal of a call whose `references` reach a protected
+    /// container, if they do (or what to ask, in `self.ask`).
+    fn containers(&mut self, references: &[Reference], action: &str) -> Option<String> {
         // What needs no daemon first: a refusal stops here, with no lookup.
         for reference in references {
             if let Some(refusal) = self.refused_without_daemon(reference, None) {
-                return Judgement::Refuse(refusal);
+                return Some(refusal);
             }
         }
         // A hex reference could be a name now and an ID prefix a moment
@@ -352,11 +365,11 @@ impl Judge<'_> {
         // prefix of any protected ID, those of protected names included.
         if references.iter().any(|r| is_hex(bare(&r.text))) {
             if let Some(refusal) = self.learn_protected_ids() {
-                return Judgement::Refuse(refusal);
+                return Some(refusal);
             }
             for reference in references {
                 if let Some(refusal) = self.refused_without_daemon(reference, None) {
-                    return Judgement::Refuse(refusal);
+                    return Some(refusal);
                 }
             }
         }
@@ -365,10 +378,10 @@ impl Judge<'_> {
             match self.resolve(reference) {
                 None => {}
                 Some(Resolved::Failed(why)) => {
-                    return Judgement::Refuse(fail_closed(&reference.text, &why));
+                    return Some(fail_closed(&reference.text, &why));
                 }
                 Some(Resolved::Missing) if reference.field.is_join() => {
-                    return Judgement::Refuse(format!(
+                    return Some(format!(
                         "{} names container \"{}\", which does not exist: dockerd would look it up again at every start, when it could name a container Portcullis protects {WHO_MAY}",
                         reference.field.label(),
                         reference.text
@@ -377,24 +390,52 @@ impl Judge<'_> {
                 Some(Resolved::Missing) => {}
                 Some(Resolved::Found(facts)) => {
                     if reference.field != Field::Started && self.rule.protects(&facts, &self.ids) {
-                        return Judgement::Refuse(refusal(reference, &facts));
+                        return Some(refusal(reference, &facts));
                     }
                     if starts
                         && matches!(reference.field, Field::Target | Field::Started)
                         && let Some(refusal) = self.reaches_into_protected(&facts)
                     {
-                        return Judgement::Refuse(refusal);
+                        return Some(refusal);
                     }
                 }
             }
         }
-        if self.ask.is_empty() {
-            Judgement::Pass
-        } else {
-            self.ask.sort();
-            self.ask.dedup();
-            Judgement::Ask(std::mem::take(&mut self.ask))
+        None
+    }
+
+    /// The refusal of a call that mounts or removes one of `volumes` while
+    /// a protected container mounts it (its state, its configuration: a
+    /// container mounting them reaches into it as `--volumes-from` would).
+    fn volumes(&mut self, volumes: &[String]) -> Option<String> {
+        if volumes.is_empty() {
+            return None;
         }
+        let protected = self
+            .rule
+            .container_ids
+            .iter()
+            .chain(&self.rule.container_names);
+        for key in protected {
+            if !can_look_up(key) {
+                continue;
+            }
+            match self.answers.get(key) {
+                None => self.ask.push(key.clone()),
+                Some(Lookup::Missing) => {}
+                Some(Lookup::Failed(why)) => return Some(fail_closed(key, why)),
+                Some(Lookup::Found(facts)) => {
+                    if let Some(volume) = volumes.iter().find(|v| facts.volumes.contains(v)) {
+                        return Some(format!(
+                            "volume \"{volume}\" is mounted by {} ({}), which runs Portcullis: no other container may mount it, nor may it be removed {WHO_MAY}",
+                            bare(&facts.name),
+                            short(&facts.id)
+                        ));
+                    }
+                }
+            }
+        }
+        None
     }
 
     /// The IDs of the protected names that exist; `Some` refusal when
@@ -634,6 +675,33 @@ fn references(envelope: &Envelope) -> Result<Vec<Reference>, String> {
     Ok(references)
 }
 
+/// The volumes a call mounts by name or removes: named (and anonymous,
+/// named by their generated name) volumes of a container, an old-API
+/// start body, a service; the volume of `volume rm`.
+fn volumes(envelope: &Envelope) -> Result<Vec<String>, String> {
+    let action = envelope.action;
+    if action == "volume_remove" {
+        return Ok(envelope.params.get("name").cloned().into_iter().collect());
+    }
+    let mounts_volumes = matches!(
+        action,
+        "container_create" | "container_start" | "service_create" | "service_update"
+    );
+    if !mounts_volumes || envelope.body_state == BodyState::Absent {
+        return Ok(Vec::new());
+    }
+    let Some(mounts) = envelope.mounts() else {
+        return Err(format!(
+            "the body of this {action} cannot be read and could mount a volume of a container Portcullis protects"
+        ));
+    };
+    Ok(mounts
+        .iter()
+        .filter(|m| m.kind == MountKind::Volume && !m.source.is_empty())
+        .map(|m| m.source.clone())
+        .collect())
+}
+
 /// The call's body decoded as dockerd decodes it; `None` without a body.
 fn body<T: serde::de::DeserializeOwned>(envelope: &Envelope) -> Result<Option<T>, String> {
     let unreadable = |why: &str| {
@@ -812,11 +880,19 @@ mod tests {
         )
     }
 
+    /// An anonymous volume of the own container.
+    const ANON: &str = "5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e";
+
     fn found(id: &str, name: &str) -> Lookup {
+        let volumes = match id {
+            OWN => vec!["portcullis-state".to_owned(), ANON.to_owned()],
+            _ => Vec::new(),
+        };
         Lookup::Found(ContainerFacts {
             id: id.to_owned(),
             name: format!("/{name}"),
             reaches: Reaches::default(),
+            volumes,
         })
     }
 
@@ -827,6 +903,7 @@ mod tests {
         for (reference, lookup) in [
             ("gatekeeper", found(GATE, "gatekeeper")),
             ("portcullis", found(OWN, "portcullis")),
+            (OWN, found(OWN, "portcullis")),
             ("linker/alias", found(OWN, "portcullis")),
             ("4f2c1e9a7b3d", found(OWN, "portcullis")),
             ("web", found(WEB, "web")),
@@ -1190,6 +1267,7 @@ mod tests {
                 id: WEB.to_owned(),
                 name: "/joiner".to_owned(),
                 reaches,
+                volumes: Vec::new(),
             })
         };
         for reaches in [
@@ -1247,6 +1325,54 @@ mod tests {
                 &daemon
             )
             .is_some()
+        );
+    }
+
+    #[test]
+    fn the_volumes_of_a_protected_container_are_its_own() {
+        let rule = rule();
+        let daemon = daemon();
+        let create = |host_config: serde_json::Value| {
+            let body = serde_json::json!({"Image": "busybox", "HostConfig": host_config});
+            with_body(
+                "POST",
+                "/v1.41/containers/create",
+                None,
+                Some(&body.to_string()),
+            )
+        };
+        for host_config in [
+            serde_json::json!({"Binds": ["portcullis-state:/x:ro"]}),
+            serde_json::json!({"Binds": [format!("{ANON}:/x")]}),
+            serde_json::json!({"Mounts": [{"Type": "volume", "Source": "portcullis-state", "Target": "/x"}]}),
+        ] {
+            let refusal = decide(&rule, &create(host_config.clone()), &daemon);
+            assert!(
+                refusal
+                    .as_deref()
+                    .is_some_and(|r| r.contains("is mounted by portcullis (4f2c1e9a7b3d)")),
+                "{host_config}: {refusal:?}"
+            );
+        }
+        let service = r#"{"TaskTemplate":{"ContainerSpec":{"Image":"busybox","Mounts":[{"Type":"volume","Source":"portcullis-state","Target":"/x"}]}}}"#;
+        let service = with_body("POST", "/v1.41/services/create", None, Some(service));
+        assert!(decide(&rule, &service, &daemon).is_some());
+        let remove = envelope("DELETE", "/v1.41/volumes/portcullis-state", None);
+        assert!(decide(&rule, &remove, &daemon).is_some());
+        for fine in [
+            create(serde_json::json!({"Binds": ["mine:/x", "/srv:/srv", "/anon"]})),
+            envelope("GET", "/v1.41/volumes/portcullis-state", None),
+            envelope("DELETE", "/v1.41/volumes/mine", None),
+        ] {
+            assert_eq!(decide(&rule, &fine, &daemon), None, "{}", fine.uri);
+        }
+        assert!(
+            rule.questions(
+                &create(serde_json::json!({"Binds": ["/srv:/srv"]})),
+                &Answers::default()
+            )
+            .is_empty(),
+            "no named volume: no lookup"
         );
     }
 
