@@ -325,6 +325,11 @@ fn every_route_is_closed(version: Version) {
     s.refused(&["volume", "rm", "-f", "guardvol"], guards);
     // Created before the rule: it would join guard's PID namespace.
     s.refused(&["start", "joiner"], "container joiner reaches into");
+    s.raw_refused(&exec("joiner"), "container joiner reaches into");
+    s.refused(
+        &["run", "--rm", "--pid", "container:joiner", IMAGE, "true"],
+        "container joiner reaches into",
+    );
     // A guessed mark is an ordinary call.
     s.raw_refused(
         &raw(

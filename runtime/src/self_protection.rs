@@ -21,7 +21,9 @@
 //!   disconnected from a network; and no container may join their network,
 //!   PID or IPC namespace, mount their volumes or link to them, at create,
 //!   in an old-API start body, or when a container created earlier with
-//!   such a reference starts; nor may a build join their network.
+//!   such a reference starts; nor may a build join their network. A
+//!   container that already reaches into one (created before the rule, or
+//!   by a break-glass user) is a way in too, and is treated alike.
 //!
 //! References are resolved by asking dockerd (`docker_lookup`): a link
 //! alias (`linker/alias`), a name, an ID prefix all reach the same
@@ -61,9 +63,6 @@ const TARGET_ACTIONS: [&str; 17] = [
     "container_copyfiles",
     "container_export",
 ];
-
-/// Calls that (re)start a container, joining what its `HostConfig` names.
-const START_ACTIONS: [&str; 2] = ["container_start", "container_restart"];
 
 /// Plugin calls that could turn Portcullis off or change it.
 const PLUGIN_ACTIONS: [&str; 4] = [
@@ -373,7 +372,6 @@ impl Judge<'_> {
                 }
             }
         }
-        let starts = START_ACTIONS.contains(&action);
         for reference in references {
             match self.resolve(reference) {
                 None => {}
@@ -392,9 +390,12 @@ impl Judge<'_> {
                     if reference.field != Field::Started && self.rule.protects(&facts, &self.ids) {
                         return Some(refusal(reference, &facts));
                     }
-                    if starts
-                        && matches!(reference.field, Field::Target | Field::Started)
-                        && let Some(refusal) = self.reaches_into_protected(&facts)
+                    // One that reaches into a protected container (created
+                    // before the rule, or by a break-glass user) is a way
+                    // in too: entered, joined or started, it shares its
+                    // namespaces or volumes (stopping or removing it is not).
+                    if let Some(links) = way_in(reference.field, action)
+                        && let Some(refusal) = self.reaches_into_protected(&facts, links)
                     {
                         return Some(refusal);
                     }
@@ -519,9 +520,10 @@ impl Judge<'_> {
         }
     }
 
-    /// For a container being (re)started: a refusal if its stored
-    /// `HostConfig` joins, mounts from or links to a protected container.
-    fn reaches_into_protected(&mut self, started: &ContainerFacts) -> Option<String> {
+    /// A refusal if the stored `HostConfig` of `started` (a container a
+    /// call names) joins or mounts from a protected container, or, with
+    /// `links` (it is being started), links to one.
+    fn reaches_into_protected(&mut self, started: &ContainerFacts, links: bool) -> Option<String> {
         let owner = started.name.strip_prefix('/').unwrap_or(&started.name);
         let reaches = &started.reaches;
         let stored = host_config_references(
@@ -529,7 +531,7 @@ impl Judge<'_> {
             &reaches.pid_mode,
             &reaches.ipc_mode,
             &reaches.volumes_from,
-            &reaches.links,
+            if links { &reaches.links } else { &[] },
         );
         for reference in &stored {
             // A join dockerd pinned at create: the full ID, compared as is.
@@ -567,6 +569,38 @@ impl Judge<'_> {
             }
         }
         None
+    }
+}
+
+/// Whether naming a container that reaches into a protected one, in
+/// `field` of an `action`, reaches through it: `Some(links)` if so, `links`
+/// when it (re)starts it, which sets its links up again (the protected
+/// container's environment and address); `None` when the call only stops,
+/// changes or removes it, or links to it.
+fn way_in(field: Field, action: &str) -> Option<bool> {
+    match field {
+        Field::Started => Some(true),
+        Field::Target => match action {
+            "container_start" | "container_restart" => Some(true),
+            "container_exec_create"
+            | "container_attach"
+            | "container_attach_websocket"
+            | "container_archive"
+            | "container_archive_info"
+            | "container_archive_extract"
+            | "container_copyfiles"
+            | "container_export"
+            | "container_checkpoint_create" => Some(false),
+            _ => None,
+        },
+        Field::Links => None,
+        Field::NetworkMode
+        | Field::PidMode
+        | Field::IpcMode
+        | Field::VolumesFrom
+        | Field::Commit
+        | Field::Build
+        | Field::NetworkConnect => Some(false),
     }
 }
 
@@ -1300,7 +1334,31 @@ mod tests {
                 );
             }
         }
+        // Entered, or joined in turn, it shares the protected namespaces.
+        daemon.insert(
+            "joiner",
+            joiner(Reaches {
+                pid_mode: format!("container:{OWN}"),
+                ..Reaches::default()
+            }),
+        );
+        let exec = envelope("POST", "/v1.41/containers/joiner/exec", None);
+        assert!(decide(&rule, &exec, &daemon).is_some());
+        for cleanup in [
+            envelope("POST", "/v1.41/containers/joiner/stop", None),
+            envelope("DELETE", "/v1.41/containers/joiner?force=1", None),
+        ] {
+            assert_eq!(decide(&rule, &cleanup, &daemon), None, "{}", cleanup.uri);
+        }
+        let body = r#"{"HostConfig":{"PidMode":"container:joiner"}}"#;
+        let join = with_body("POST", "/v1.41/containers/create", None, Some(body));
+        let refusal = decide(&rule, &join, &daemon).unwrap_or_default();
+        assert!(
+            refusal.contains("container joiner reaches into"),
+            "{refusal}"
+        );
         daemon.insert("joiner", joiner(Reaches::default()));
+        assert_eq!(decide(&rule, &exec, &daemon), None);
         assert_eq!(
             decide(
                 &rule,
