@@ -15,6 +15,9 @@
 //! One daemon is asked: a plugin shared by several dockerds would resolve
 //! every call's references in this one. Nothing is cached: names can be
 //! reused (after a removal, or a daemon restart), so each call asks afresh.
+//! The client knows nothing of the rule that asks: a host import that
+//! lets modules resolve references would ask through it too (awaited
+//! before the chain, as the server does for the rule).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
