@@ -512,10 +512,20 @@ fn real_dockerd_cannot_turn_portcullis_off() {
 
 fn self_protection_holds(version: Version) {
     let name = plugin_name("guard", version);
-    let chain = "[protect]\ncontainers = [\"guard\"]\n".to_owned()
-        + &module("open", &crate::util::wat("allow"), "");
-    let _plugin = plugin(&name, &chain);
-    let dockerd = Dockerd::start(version, &name);
+    let dir = tempfile::tempdir().unwrap();
+    let api = dir.path().join("docker.sock");
+    let chain = format!(
+        "[protect]\ncontainers = [\"guard\"]\n[docker]\nsocket = \"{}\"\n",
+        api.display()
+    ) + &module("open", &crate::util::wat("allow"), "");
+    let socket = PathBuf::from(format!("/run/docker/plugins/{name}.sock"));
+    let _plugin = Plugin::start_with(dir, socket, &name, &chain)
+        .unwrap_or_else(|log| panic!("portcullis did not start:\n{log}"));
+    let dockerd = Dockerd::start_with_args(
+        version,
+        &name,
+        &[format!("--host=unix://{}", api.display())],
+    );
     dockerd.import_busybox();
     for container in ["guard", "other"] {
         let run = dockerd.docker(&["run", "-d", "--name", container, IMAGE, "sleep", "300"]);
@@ -535,16 +545,18 @@ fn self_protection_holds(version: Version) {
     ] {
         assert_denied(&dockerd.docker(args), &refused, &dockerd);
     }
-    // Protected by name only: its ID prefix could name it, so any bare hex
-    // reference is refused (seen on 20.10 before this rule: `kill <prefix>`
-    // stopped it).
+    // Protected by name only: dockerd resolves its ID prefix to it (seen on
+    // 20.10 before this rule: `kill <prefix>` stopped it).
     let id = dockerd.get_json("/v1.41/containers/guard/json")["Id"]
         .as_str()
         .unwrap()
         .to_owned();
     assert_denied(
         &dockerd.docker(&["kill", &id[..4]]),
-        "may be a container Portcullis protects by name",
+        &format!(
+            "self-protection: container \"{}\" runs Portcullis",
+            &id[..4]
+        ),
         &dockerd,
     );
     let stop = dockerd.docker(&["stop", "-t", "0", "other"]);

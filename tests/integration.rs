@@ -23,6 +23,7 @@ mod operations;
 mod packaging;
 mod protocol;
 mod reload;
+mod self_protection;
 mod state;
 mod tls_e2e;
 mod views;

@@ -1033,3 +1033,83 @@ fn callers_without_one_common_name(version: Version) {
     );
     s.allows(Alice, &["rm", "-f", "web"]);
 }
+
+/// examples/ownership: a named volume belongs to whoever created it or
+/// first mounted it; bob can mount alice's volume in no form (seen before
+/// volumes had owners: `-v theirvolume:/x` passed where `--volumes-from`
+/// was refused), nor inspect or remove it; administrators can.
+#[test]
+fn tls_users_keep_out_of_each_others_volumes() {
+    on_every_daemon(volumes_between_users);
+}
+
+fn volumes_between_users(version: Version) {
+    let s = Session::start_named(version, "ownership", "volumes", "");
+    s.load_example();
+    assert_eq!(s.allows(Alice, &["volume", "create", "data"]), "data");
+    s.allows(
+        Alice,
+        &[
+            "run",
+            "--rm",
+            "-v",
+            "data:/x",
+            IMAGE,
+            "sh",
+            "-c",
+            "echo secret > /x/f",
+        ],
+    );
+    let not_bobs = "ownership: volume \"data\" belongs to alice, not to bob";
+    for args in [
+        &["run", "--rm", "-v", "data:/x", IMAGE, "true"][..],
+        &[
+            "run",
+            "--rm",
+            "--mount",
+            "type=volume,source=data,target=/x",
+            IMAGE,
+            "true",
+        ],
+        &["volume", "inspect", "data"],
+        &["volume", "rm", "data"],
+        &["volume", "create", "data"],
+    ] {
+        s.refuses(Bob, args, not_bobs);
+    }
+    // bob's first mount of a new name makes it his, created by the daemon.
+    s.allows(Bob, &["run", "--rm", "-v", "scratch:/x", IMAGE, "true"]);
+    s.refuses(
+        Alice,
+        &["run", "--rm", "-v", "scratch:/x", IMAGE, "true"],
+        "ownership: volume \"scratch\" belongs to bob, not to alice",
+    );
+    s.refuses(
+        Bob,
+        &["volume", "prune", "-f"],
+        "ownership: volume prune removes every user's unused volumes; only an administrator may run it",
+    );
+    // Administrators: root by name, carol by OU.
+    assert_eq!(
+        s.allows(
+            Root,
+            &[
+                "run",
+                "--rm",
+                "-v",
+                "data:/x",
+                IMAGE,
+                "sh",
+                "-c",
+                "read l < /x/f; echo $l"
+            ]
+        ),
+        "secret"
+    );
+    s.allows(Carol, &["volume", "inspect", "scratch"]);
+    // The owners remove them, and the records go with them.
+    assert_eq!(s.allows(Alice, &["volume", "rm", "data"]), "data");
+    assert_eq!(s.allows(Bob, &["volume", "rm", "scratch"]), "scratch");
+    assert_eq!(s.allows(Bob, &["volume", "create", "data"]), "data");
+    assert_eq!(s.allows(Bob, &["volume", "rm", "data"]), "data");
+}

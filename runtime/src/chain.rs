@@ -10,6 +10,7 @@ use portcullis_envelope::Envelope;
 use portcullis_envelope::envelope::ConfigPrefix;
 
 use crate::config::{Config, Mode, ModuleSpec, ProtectSettings};
+use crate::docker_lookup::Answers;
 use crate::metrics::{Metrics, ModuleMeter, ModuleTotals};
 use crate::sandbox::{GuestDecision, GuestFailure, LoadError, PolicyModule, Sandbox};
 use crate::self_protection::SelfProtection;
@@ -30,6 +31,19 @@ pub trait Decide: Send + Sync + 'static {
     /// log line of a call refused before the chain ran.
     fn version(&self) -> Arc<str> {
         Arc::from("")
+    }
+
+    /// The container references the built-in rule needs dockerd to
+    /// resolve before it can decide on `envelope`, given the `answers`
+    /// gathered so far; empty when it needs nothing (more). Cheap: no
+    /// module runs.
+    fn questions(&self, _envelope: &Envelope, _answers: &Answers) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// [`decide`](Self::decide), knowing dockerd's `answers`.
+    fn decide_with(&self, envelope: &Arc<Envelope>, _answers: &Answers) -> ChainDecision {
+        self.decide(envelope)
     }
 }
 
@@ -241,13 +255,21 @@ impl Chain {
         self.modules.iter().map(|m| &m.module)
     }
 
-    /// Runs the chain on one envelope.
+    /// Runs the chain on one envelope, without asking dockerd anything: a
+    /// call the built-in rule could judge only with the daemon's answers is
+    /// refused (see [`Decide::decide_with`]).
     pub fn decide(&self, envelope: &Arc<Envelope>) -> ChainDecision {
-        self.run(envelope)
+        self.run(envelope, &Answers::default())
     }
 
-    fn run(&self, envelope: &Arc<Envelope>) -> ChainDecision {
-        if let Some(refusal) = self.protection.check(envelope) {
+    /// Whether the built-in rule protects any container (so that container
+    /// calls ask dockerd what they name).
+    pub fn guards_containers(&self) -> bool {
+        self.protection.guards_containers()
+    }
+
+    fn run(&self, envelope: &Arc<Envelope>, answers: &Answers) -> ChainDecision {
+        if let Some(refusal) = self.protection.check(envelope, answers) {
             let report = ModuleReport {
                 module: SELF_PROTECTION.to_owned(),
                 verdict: Verdict::Deny(refusal),
@@ -368,10 +390,18 @@ fn chain_version<'a>(
 
 impl Decide for Chain {
     fn decide(&self, envelope: &Arc<Envelope>) -> ChainDecision {
-        self.run(envelope)
+        self.run(envelope, &Answers::default())
     }
 
     fn version(&self) -> Arc<str> {
         self.version.clone()
+    }
+
+    fn questions(&self, envelope: &Envelope, answers: &Answers) -> Vec<String> {
+        self.protection.questions(envelope, answers)
+    }
+
+    fn decide_with(&self, envelope: &Arc<Envelope>, answers: &Answers) -> ChainDecision {
+        self.run(envelope, answers)
     }
 }

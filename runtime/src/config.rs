@@ -28,6 +28,11 @@ pub const DEFAULT_STATE_MIB: u64 = 64;
 
 /// Where compiled modules are cached when `[plugin] cache_dir` is not given.
 pub const DEFAULT_CACHE_DIR: &str = "/var/cache/portcullis";
+/// dockerd's API socket when `[docker] socket` is not given.
+pub const DEFAULT_DOCKER_SOCKET: &str = "/var/run/docker.sock";
+/// How long the built-in rule waits for dockerd's answers about one call
+/// when `[docker] lookup_timeout_ms` is not given.
+pub const DEFAULT_LOOKUP_TIMEOUT_MS: u64 = 1000;
 /// The admin socket when `[admin] socket` is not given.
 pub const DEFAULT_ADMIN_SOCKET: &str = "/run/portcullis/admin.sock";
 /// Decision-log lines queued for the writer before new ones are dropped.
@@ -71,6 +76,22 @@ pub struct Config {
     pub log: LogSettings,
     /// `[protect]`: the built-in self-protection rule.
     pub protect: ProtectSettings,
+    /// `[docker]`: the daemon the built-in rule asks what a reference means.
+    pub docker: DockerSettings,
+}
+
+/// `[docker]`: the one dockerd whose API the built-in rule asks what a
+/// container reference designates (see `docker_lookup`). Portcullis judges
+/// the calls of that daemon: several daemons sharing one plugin would have
+/// their references resolved in this one only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DockerSettings {
+    /// `socket`: dockerd's API socket, a host path (seen through `[plugin]
+    /// host_root` when set); default `/var/run/docker.sock`.
+    pub socket: PathBuf,
+    /// `lookup_timeout_ms`: the most one call waits for dockerd's answers;
+    /// a later answer fails closed.
+    pub lookup_timeout: std::time::Duration,
 }
 
 /// `[protect]`: what the built-in self-protection rule guards, and who may
@@ -219,6 +240,7 @@ struct RawConfig {
     admin: Option<RawAdmin>,
     log: Option<RawLog>,
     protect: Option<RawProtect>,
+    docker: Option<RawDocker>,
     #[serde(default, rename = "module")]
     modules: Vec<Spanned<RawModule>>,
 }
@@ -236,6 +258,13 @@ struct RawProtect {
     plugins: Option<Vec<String>>,
     containers: Option<Vec<String>>,
     break_glass_users: Option<Vec<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawDocker {
+    socket: Option<Spanned<PathBuf>>,
+    lookup_timeout_ms: Option<Spanned<u64>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -414,6 +443,29 @@ impl Config {
             containers: protect.containers.unwrap_or_default(),
             break_glass_users: protect.break_glass_users.unwrap_or_default(),
         };
+        let docker = raw.docker.unwrap_or_default();
+        let docker = DockerSettings {
+            socket: match docker.socket {
+                Some(socket) if !socket.get_ref().is_absolute() => {
+                    return Err(at(
+                        socket.span(),
+                        format!(
+                            "socket {} is not an absolute path (dockerd's API socket on the host)",
+                            socket.get_ref().display()
+                        ),
+                    ));
+                }
+                Some(socket) => socket.into_inner(),
+                None => PathBuf::from(DEFAULT_DOCKER_SOCKET),
+            },
+            lookup_timeout: std::time::Duration::from_millis(positive(
+                &docker.lookup_timeout_ms,
+                DEFAULT_LOOKUP_TIMEOUT_MS,
+                "lookup_timeout_ms",
+                60_000,
+                &at,
+            )?),
+        };
         let log = raw.log.unwrap_or_default();
         let log = LogSettings {
             format: log.format.unwrap_or_default(),
@@ -529,6 +581,7 @@ impl Config {
             admin,
             log,
             protect,
+            docker,
         })
     }
 }
@@ -776,6 +829,30 @@ path = "m.wasm"
         )
         .unwrap_err();
         assert!(err.message.contains("reserved"), "{err}");
+    }
+
+    #[test]
+    fn the_docker_section_names_the_daemon_to_ask_with_a_deadline() {
+        let dir = dir_with_module();
+        let module = "[[module]]\nname = \"a\"\npath = \"m.wasm\"\n";
+        let config = parse_in(&dir, module).unwrap();
+        assert_eq!(config.docker.socket, PathBuf::from("/var/run/docker.sock"));
+        assert_eq!(config.docker.lookup_timeout.as_millis(), 1000);
+        let config = parse_in(
+            &dir,
+            &format!("[docker]\nsocket = \"/run/d.sock\"\nlookup_timeout_ms = 250\n{module}"),
+        )
+        .unwrap();
+        assert_eq!(config.docker.socket, PathBuf::from("/run/d.sock"));
+        assert_eq!(config.docker.lookup_timeout.as_millis(), 250);
+        for (bad, what) in [
+            ("socket = \"docker.sock\"", "absolute"),
+            ("lookup_timeout_ms = 0", "lookup_timeout_ms"),
+        ] {
+            let err = parse_in(&dir, &format!("[docker]\n{bad}\n{module}")).unwrap_err();
+            assert_eq!(err.line, Some(2), "{err}");
+            assert!(err.message.contains(what), "{err}");
+        }
     }
 
     #[test]

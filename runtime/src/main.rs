@@ -259,6 +259,7 @@ fn serve(config_path: PathBuf, flags: ServeFlags) -> anyhow::Result<()> {
         let (bound, listener) = BoundSocket::bind(&socket_path)?;
         let (admin_bound, admin_listener) = BoundSocket::bind(&admin_path)?;
         let chain = live.current();
+        let chain_guards_containers = chain.guards_containers();
         let modules: Vec<&str> = chain.module_names().collect();
         // dockerd finds a plugin socket in /run/docker/plugins by its file stem.
         let docker_name = socket_path
@@ -306,11 +307,24 @@ fn serve(config_path: PathBuf, flags: ServeFlags) -> anyhow::Result<()> {
                 until_stopped(),
             ));
         }
+        let docker = Arc::new(portcullis::docker_lookup::DockerLookup::new(
+            &config.docker,
+            host_root.clone(),
+        ));
+        if chain_guards_containers {
+            tracing::info!(
+                target: "portcullis::protect",
+                "protected containers are resolved by asking dockerd at {} (lookup_timeout_ms = {})",
+                config.docker.socket.display(),
+                config.docker.lookup_timeout.as_millis()
+            );
+        }
         let state = AppState {
             decider: live,
             log,
             metrics,
             host_root,
+            docker: Some(docker),
         };
         let plugin = portcullis::server::serve(bound, listener, state, until_stopped());
         let signal = async move {

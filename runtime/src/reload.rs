@@ -19,6 +19,7 @@ use portcullis_envelope::Envelope;
 
 use crate::chain::{Chain, ChainDecision, Decide};
 use crate::config::Config;
+use crate::docker_lookup::Answers;
 use crate::metrics::Metrics;
 use crate::sandbox::{CompiledFrom, Sandbox};
 
@@ -71,6 +72,7 @@ struct FixedSettings {
     watch: bool,
     admin: crate::config::AdminSettings,
     log: crate::config::LogSettings,
+    docker: crate::config::DockerSettings,
 }
 
 impl FixedSettings {
@@ -91,6 +93,7 @@ impl FixedSettings {
             watch: config.watch,
             admin: config.admin.clone(),
             log: config.log.clone(),
+            docker: config.docker.clone(),
         }
     }
 }
@@ -211,7 +214,7 @@ impl LiveChain {
         if fixed != self.fixed {
             tracing::warn!(
                 target: "portcullis::reload",
-                "[plugin] name, socket, workers, state_dir, cache_dir, host_root, watch, [admin] and [log] take effect only on restart; still serving {} on {} with {} workers",
+                "[plugin] name, socket, workers, state_dir, cache_dir, host_root, watch, [admin], [log] and [docker] take effect only on restart; still serving {} on {} with {} workers",
                 self.fixed.plugin_name,
                 self.fixed.socket.display(),
                 self.fixed.workers
@@ -293,5 +296,13 @@ impl Decide for LiveChain {
 
     fn version(&self) -> Arc<str> {
         self.current.load().version().clone()
+    }
+
+    fn questions(&self, envelope: &Envelope, answers: &Answers) -> Vec<String> {
+        self.current.load().questions(envelope, answers)
+    }
+
+    fn decide_with(&self, envelope: &Arc<Envelope>, answers: &Answers) -> ChainDecision {
+        self.current.load_full().decide_with(envelope, answers)
     }
 }

@@ -1,8 +1,12 @@
 //! The Docker authz protocol over HTTP on the Unix socket (axum): decode,
-//! build the envelope, run the chain, answer. The chain runs on the thread
-//! that read the request: a guest call never waits (see `sandbox`), so
-//! handing it to another thread would only add two context switches. The
-//! other place where Portcullis fails closed: a request it cannot decode is
+//! build the envelope, ask dockerd what the built-in rule needs resolved,
+//! run the chain, answer. The chain runs on the thread that read the
+//! request: a guest call never waits (see `sandbox`), so handing it to
+//! another thread would only add two context switches. Lookups are awaited
+//! before it, never inside it, so a thread waiting for dockerd serves other
+//! calls meanwhile, among them the lookup's own authz calls, which carry a
+//! mark (`lookup_mark`) and are answered here without the chain. The other
+//! place where Portcullis fails closed: a request it cannot decode is
 //! answered with Docker's `Err` (non-200), which refuses the call.
 
 use std::future::Future;
@@ -21,8 +25,14 @@ use portcullis_envelope::{ActivateResponse, AuthzAnswer, AuthzRequest, Envelope,
 
 use crate::chain::Decide;
 use crate::decision_log::DecisionLog;
+use crate::docker_lookup::{Answers, DockerLookup};
+use crate::lookup_mark;
 use crate::metrics::Metrics;
 use crate::socket::BoundSocket;
+
+/// Rounds of lookups one call may need: its references, then what a
+/// started container's stored `HostConfig` names.
+const LOOKUP_ROUNDS: usize = 3;
 
 /// Largest AuthZ request accepted: Docker forwards bodies under 1 MiB
 /// (newer daemons up to 4 MiB), base64-encoded, twice in the response phase.
@@ -39,6 +49,9 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Where bind-mount sources are resolved (`[plugin] host_root`).
     pub host_root: HostRoot,
+    /// The daemon the built-in rule asks (`[docker]`); `None`: ask none,
+    /// and calls that need an answer are refused.
+    pub docker: Option<Arc<DockerLookup>>,
 }
 
 /// The plugin's HTTP routes (usable without a socket, e.g. in tests).
@@ -118,7 +131,7 @@ async fn authorize(state: AppState, body: Bytes, phase: Phase) -> Response {
     let decoded = serde_json::from_slice::<AuthzRequest>(&body)
         .map_err(|e| e.to_string())
         .and_then(|request| Envelope::from_authz(request, phase).map_err(|e| e.to_string()));
-    let envelope = match decoded {
+    let mut envelope = match decoded {
         Ok(envelope) => envelope,
         Err(e) => {
             return plugin_error(
@@ -129,11 +142,26 @@ async fn authorize(state: AppState, body: Bytes, phase: Phase) -> Response {
             );
         }
     };
+    if let Some(docker) = &state.docker
+        && docker
+            .marks()
+            .admit(phase, &envelope.method, &envelope.uri, &envelope.headers)
+    {
+        // Portcullis' own lookup: not a client's call, no policy judges it.
+        tracing::debug!(target: "portcullis::lookup", phase = ?phase, uri = %envelope.uri, "own lookup allowed");
+        return axum::Json(AuthzAnswer::allow()).into_response();
+    }
+    lookup_mark::strip(&mut envelope.headers);
     let envelope = Arc::new(envelope.with_host_root(state.host_root.clone()));
+    let started = Instant::now();
+    let answers = match &state.docker {
+        Some(docker) => ask_dockerd(&*state.decider, &envelope, docker).await,
+        None => Answers::default(),
+    };
     // The chain fails closed by itself; should it ever panic, the request
     // is refused all the same, and the thread goes on serving.
-    let started = Instant::now();
-    let decision = match catch_unwind(AssertUnwindSafe(|| state.decider.decide(&envelope))) {
+    let decide = || state.decider.decide_with(&envelope, &answers);
+    let decision = match catch_unwind(AssertUnwindSafe(decide)) {
         Ok(decision) => decision,
         Err(_) => {
             return plugin_error(
@@ -153,4 +181,25 @@ async fn authorize(state: AppState, body: Bytes, phase: Phase) -> Response {
         AuthzAnswer::deny(decision.msg)
     };
     axum::Json(answer).into_response()
+}
+
+/// dockerd's answers to what the built-in rule asks about `envelope`,
+/// round after round, all before one deadline (`[docker]
+/// lookup_timeout_ms`). Most calls ask nothing and return at once.
+async fn ask_dockerd(decider: &dyn Decide, envelope: &Envelope, docker: &DockerLookup) -> Answers {
+    let mut answers = Answers::default();
+    let deadline = Instant::now() + docker.timeout();
+    for _ in 0..LOOKUP_ROUNDS {
+        let questions =
+            match catch_unwind(AssertUnwindSafe(|| decider.questions(envelope, &answers))) {
+                Ok(questions) => questions,
+                // Unanswered, the call is refused by the chain.
+                Err(_) => break,
+            };
+        if questions.is_empty() {
+            break;
+        }
+        docker.ask(&questions, deadline, &mut answers).await;
+    }
+    answers
 }

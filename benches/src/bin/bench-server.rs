@@ -154,6 +154,7 @@ async fn native(config: &Path, socket: &Path) -> anyhow::Result<()> {
         log: Arc::new(log),
         metrics,
         host_root: config.host_root.clone(),
+        docker: None,
     };
     portcullis::server::serve(bound, listener, state, shutdown_signal())
         .await

@@ -16,18 +16,25 @@
 //! `docker ps` prints). Names made only of hex digits are refused, so a
 //! name can never pass for someone else's ID prefix.
 //!
+//! Named volumes have owners too (see [`volumes`]): whoever first had the
+//! daemon create or mount one by name owns it, and only they (or an
+//! administrator) may mount it into a container or a service, inspect it
+//! or remove it.
+//!
 //! Limits (a plugin sees one call at a time): `docker ps` and events still
 //! list everyone's containers (a plugin cannot filter a response, only
 //! refuse it); containers removed by the daemon itself (`--rm`) keep their
 //! record until a listing or a removal shows otherwise.
 
 mod registry;
+pub mod volumes;
 
 use portcullis_sdk::docker::{HostConfig, NetworkConnect};
-use portcullis_sdk::{Decision, Error, Phase, Request, export_policy};
+use portcullis_sdk::{Decision, Error, MountKind, Phase, Request, export_policy};
 use serde::Deserialize;
 
 pub use registry::{MIN_ID_PREFIX, Record, Resolved};
+pub use volumes::VolumeRecord;
 
 /// `[module.config]`.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -111,6 +118,13 @@ fn judge(req: &Request, config: &Config) -> Result<Decision, Error> {
         )));
     }
     if caller.admin {
+        // An administrator's new volumes are theirs; others' stay others'.
+        // (Administrators are not held back by a body this cannot read.)
+        for name in volumes_named_by(req).unwrap_or_default() {
+            if volumes::record(&name)?.is_none() && !volumes::looks_anonymous(&name) {
+                volumes::claim(&name, caller.user)?;
+            }
+        }
         return Ok(Decision::allow());
     }
     for reference in containers_named_by(req)? {
@@ -118,10 +132,22 @@ fn judge(req: &Request, config: &Config) -> Result<Decision, Error> {
             return Ok(refusal);
         }
     }
+    for name in volumes_named_by(req)? {
+        if let Some(refusal) = may_use_volume(&caller, &name, true)? {
+            return Ok(refusal);
+        }
+    }
     match action {
         "container_prune" => Ok(Decision::deny(
             "container prune removes every user's stopped containers; only an administrator may run it",
         )),
+        "volume_prune" => Ok(Decision::deny(
+            "volume prune removes every user's unused volumes; only an administrator may run it",
+        )),
+        "volume_inspect" | "volume_remove" | "volume_update" => {
+            let name = req.param("name").unwrap_or("");
+            Ok(may_use_volume(&caller, name, false)?.unwrap_or_else(Decision::allow))
+        }
         "container_exec_start" | "container_exec_resize" | "container_exec_inspect" => {
             let exec = req.param("name").or(req.param("id")).unwrap_or("");
             Ok(match registry::exec_container(exec)? {
@@ -200,6 +226,55 @@ fn referenced_by(host_config: &HostConfig) -> Vec<String> {
     references
 }
 
+/// The named volumes a call would create or mount (the daemon creates a
+/// missing one): `-v NAME:/x`, `--mount type=volume,source=NAME`, a
+/// service's volume mounts, `volume create NAME`.
+fn volumes_named_by(req: &Request) -> Result<Vec<String>, Error> {
+    let creates = matches!(
+        req.action(),
+        "container_create"
+            | "container_start"
+            | "service_create"
+            | "service_update"
+            | "volume_create"
+    );
+    if !creates {
+        return Ok(Vec::new());
+    }
+    Ok(req
+        .mounts()?
+        .iter()
+        .filter(|mount| mount.kind == MountKind::Volume && !mount.source.is_empty())
+        .map(|mount| mount.source.clone())
+        .collect())
+}
+
+/// `None` if `caller` may use volume `name`, else the refusal. A name
+/// nobody claimed becomes the caller's when `claim` (the call creates or
+/// mounts it), unless the daemon generated it.
+fn may_use_volume(caller: &Caller<'_>, name: &str, claim: bool) -> Result<Option<Decision>, Error> {
+    Ok(match volumes::record(name)? {
+        Some(VolumeRecord {
+            unclaimed: true, ..
+        }) => Some(Decision::deny(format!(
+            "volume {name:?} existed before Portcullis kept owners; only an administrator may use it"
+        ))),
+        Some(record) if record.owner.as_deref() == caller.user => None,
+        Some(record) => Some(Decision::deny(format!(
+            "volume {name:?} belongs to {}, not to {}",
+            record.owner.as_deref().unwrap_or("the anonymous user"),
+            caller.name()
+        ))),
+        None if claim && !volumes::looks_anonymous(name) => {
+            volumes::claim(name, caller.user)?;
+            None
+        }
+        None => Some(Decision::deny(format!(
+            "no owner is recorded for volume {name:?} (a volume the daemon named, or not created through Portcullis); only an administrator may use it"
+        ))),
+    })
+}
+
 /// `None` if `caller` may act on the container `reference` designates,
 /// else the refusal.
 fn may_touch(caller: &Caller<'_>, reference: &str) -> Result<Option<Decision>, Error> {
@@ -243,6 +318,27 @@ struct Created {
 struct Pruned {
     #[serde(rename = "ContainersDeleted", default)]
     deleted: Option<Vec<String>>,
+}
+
+/// The answer to `volume create`.
+#[derive(Deserialize)]
+struct CreatedVolume {
+    #[serde(rename = "Name")]
+    name: String,
+}
+
+/// The answer to `volume prune`.
+#[derive(Deserialize)]
+struct PrunedVolumes {
+    #[serde(rename = "VolumesDeleted", default)]
+    deleted: Option<Vec<String>>,
+}
+
+/// The answer to `volume ls`.
+#[derive(Deserialize)]
+struct VolumeList {
+    #[serde(rename = "Volumes", default)]
+    volumes: Option<Vec<CreatedVolume>>,
 }
 
 /// One entry of `docker ps`.
@@ -308,6 +404,33 @@ fn record(req: &Request) -> Result<Decision, Error> {
         ("container_prune", 200) => {
             for id in response.body::<Pruned>()?.deleted.unwrap_or_default() {
                 registry::forget_container(&id)?;
+            }
+        }
+        ("volume_create", 201) => {
+            // A name the daemon generated is known only now.
+            let name = response.body::<CreatedVolume>()?.name;
+            if volumes::record(&name)?.is_none() {
+                volumes::claim(&name, req.user())?;
+            }
+        }
+        ("volume_remove", 204 | 404) => volumes::forget(req.param("name").unwrap_or(""))?,
+        ("volume_prune", 200) => {
+            for name in response
+                .body::<PrunedVolumes>()?
+                .deleted
+                .unwrap_or_default()
+            {
+                volumes::forget(&name)?;
+            }
+        }
+        ("volume_list", 200) => {
+            // Best effort, as for `docker ps`.
+            let listed = response.body::<VolumeList>().ok().and_then(|l| l.volumes);
+            let named = listed.unwrap_or_default().into_iter();
+            for volume in named.filter(|v| !volumes::looks_anonymous(&v.name)) {
+                if volumes::learn_unclaimed(&volume.name).is_err() {
+                    break;
+                }
             }
         }
         ("container_list", 200) => {
@@ -576,6 +699,145 @@ mod tests {
         assert_denied!(decide(build("bob")), "belongs to alice");
         assert_allowed!(decide(build("alice")));
         assert_allowed!(decide(call("POST", "/v1.41/build?networkmode=host", "bob")));
+    }
+
+    /// `docker volume create data` by `user`, and the daemon's answer.
+    fn creates_volume(user: &str, name: &str) -> Decision {
+        let body = json!({"Name": name}).to_string();
+        let create = RequestBuilder::post_json("/v1.41/volumes/create", &body).user(user);
+        let decision = decide(create.clone());
+        if decision.is_allowed() {
+            let created = json!({"Name": name, "Driver": "local"}).to_string();
+            assert_allowed!(decide(create.response(Some(201), Some(&created))));
+        }
+        decision
+    }
+
+    fn run_with(host_config: serde_json::Value, user: &str) -> Decision {
+        let body = json!({"Image": "busybox", "HostConfig": host_config}).to_string();
+        decide(RequestBuilder::post_json("/v1.41/containers/create", &body).user(user))
+    }
+
+    #[test]
+    fn a_volume_belongs_to_whoever_created_or_first_mounted_it() {
+        testing::state::clear();
+        assert_allowed!(creates_volume("alice", "data"));
+        let mounts = [
+            json!({"Binds": ["data:/x"]}),
+            json!({"Binds": ["data:/x:ro,nocopy"]}),
+            json!({"Mounts": [{"Type": "volume", "Source": "data", "Target": "/x"}]}),
+            json!({"mounts": [{"type": "volume", "source": "data", "target": "/x",
+                "VolumeOptions": {"DriverConfig": {"Name": "local"}}}]}),
+        ];
+        for host_config in &mounts {
+            assert_denied!(
+                run_with(host_config.clone(), "bob"),
+                "volume \"data\" belongs to alice, not to bob"
+            );
+            assert_allowed!(run_with(host_config.clone(), "alice"));
+            assert_allowed!(run_with(host_config.clone(), "root"));
+        }
+        // Top-level HostConfig fields, as the daemon's wrapper reads them.
+        let top = RequestBuilder::post_json(
+            "/v1.41/containers/create",
+            r#"{"Image":"busybox","Binds":["data:/x"]}"#,
+        );
+        assert_denied!(decide(top.user("bob")), "belongs to alice");
+        // bob's own container, started through the old API with a body.
+        let create = RequestBuilder::post_json(
+            "/v1.41/containers/create?name=mine",
+            r#"{"Image":"busybox"}"#,
+        )
+        .user("bob");
+        let created = json!({"Id": EXEC}).to_string();
+        assert_allowed!(decide(create.response(Some(201), Some(&created))));
+        let old_start =
+            RequestBuilder::post_json("/v1.23/containers/mine/start", r#"{"Binds":["data:/x"]}"#);
+        assert_denied!(decide(old_start.user("bob")), "belongs to alice");
+        let service = json!({"TaskTemplate": {"ContainerSpec": {"Image": "busybox",
+            "Mounts": [{"Type": "volume", "Source": "data", "Target": "/x"}]}}})
+        .to_string();
+        let service = RequestBuilder::post_json("/v1.41/services/create", &service);
+        assert_denied!(decide(service.user("bob")), "belongs to alice");
+        // `volume create` of an existing name answers with that volume.
+        assert_denied!(creates_volume("bob", "data"), "belongs to alice");
+        for (method, uri) in [
+            ("GET", "/v1.41/volumes/data"),
+            ("DELETE", "/v1.41/volumes/data"),
+        ] {
+            assert_denied!(decide(call(method, uri, "bob")), "belongs to alice");
+            assert_allowed!(decide(call(method, uri, "alice")));
+        }
+    }
+
+    #[test]
+    fn the_first_mount_of_a_new_name_claims_it_at_once() {
+        testing::state::clear();
+        let bind = json!({"Binds": ["scratch:/x"]});
+        assert_allowed!(run_with(bind.clone(), "bob"));
+        // Claimed in the request phase: alice cannot race bob for it.
+        assert_denied!(run_with(bind.clone(), "alice"), "belongs to bob");
+        assert_allowed!(run_with(bind, "bob"));
+        // Names the daemon generates have no owner but an administrator.
+        let anonymous = "ab".repeat(32);
+        assert_denied!(
+            run_with(json!({"Binds": [format!("{anonymous}:/x")]}), "bob"),
+            "no owner is recorded for volume"
+        );
+        // Anonymous volumes themselves (`-v /x`) are the container's.
+        assert_allowed!(run_with(json!({"Binds": ["/x"]}), "bob"));
+        assert_allowed!(decide(
+            RequestBuilder::post_json(
+                "/v1.41/containers/create",
+                r#"{"Image":"busybox","Volumes":{"/data":{}}}"#
+            )
+            .user("bob")
+        ));
+    }
+
+    #[test]
+    fn volume_records_follow_the_daemon() {
+        testing::state::clear();
+        // `volume create` without a name: the daemon's name is recorded.
+        let generated = "cd".repeat(32);
+        let create = RequestBuilder::post_json("/v1.41/volumes/create", "{}").user("alice");
+        assert_allowed!(decide(create.clone()));
+        let created = json!({"Name": generated}).to_string();
+        assert_allowed!(decide(create.response(Some(201), Some(&created))));
+        let uri = format!("/v1.41/volumes/{generated}");
+        assert_allowed!(decide(call("GET", &uri, "alice")));
+        assert_denied!(decide(call("GET", &uri, "bob")), "belongs to alice");
+        // Removed: forgotten, and the name is free again.
+        let remove = call("DELETE", &uri, "alice");
+        assert_allowed!(decide(remove.response(Some(204), None)));
+        assert_eq!(volumes::record(&generated).unwrap(), None);
+        assert_allowed!(creates_volume("alice", "data"));
+        let pruned = json!({"VolumesDeleted": ["data"], "SpaceReclaimed": 0}).to_string();
+        let prune = call("POST", "/v1.41/volumes/prune", "root");
+        assert_allowed!(decide(prune.response(Some(200), Some(&pruned))));
+        assert_eq!(volumes::record("data").unwrap(), None);
+        assert_denied!(
+            decide(call("POST", "/v1.41/volumes/prune", "alice")),
+            "only an administrator"
+        );
+        // A listing marks what nobody claimed as older than Portcullis.
+        assert_allowed!(creates_volume("alice", "mine"));
+        let listing = json!({"Volumes": [{"Name": "mine"}, {"Name": "legacy"},
+            {"Name": "ef".repeat(32)}], "Warnings": null})
+        .to_string();
+        let ls = call("GET", "/v1.41/volumes", "bob").response(Some(200), Some(&listing));
+        assert_allowed!(decide(ls));
+        assert_denied!(
+            run_with(json!({"Binds": ["legacy:/x"]}), "bob"),
+            "existed before Portcullis kept owners"
+        );
+        assert_allowed!(run_with(json!({"Binds": ["legacy:/x"]}), "root"));
+        assert_allowed!(run_with(json!({"Binds": ["mine:/x"]}), "alice"));
+        assert_eq!(
+            volumes::record(&"ef".repeat(32)).unwrap(),
+            None,
+            "anonymous names are not kept"
+        );
     }
 
     #[test]
