@@ -19,6 +19,7 @@
 
 mod compare;
 mod corpus;
+mod options;
 mod proxy;
 
 use std::collections::BTreeMap;
@@ -134,6 +135,8 @@ struct Report {
     accepted: usize,
     live: usize,
     naive_caught: usize,
+    /// Option-string cases in which the trimming control decoder disagrees.
+    naive_options: usize,
     refused: Vec<(String, u16, String)>,
     compared: usize,
     disagreements: Vec<Disagreement>,
@@ -168,6 +171,7 @@ fn run(version: Version, upstream: &Path) -> Report {
         accepted: 0,
         live: 0,
         naive_caught: 0,
+        naive_options: 0,
         refused: Vec::new(),
         compared: 0,
         disagreements: Vec::new(),
@@ -221,6 +225,8 @@ fn run(version: Version, upstream: &Path) -> Report {
                 &inspect["HostConfig"],
             ),
             Endpoint::Start => run_start(&dockerd, &proxy, &case, &donor, &defaults),
+            Endpoint::Volume => options::run_volume(&dockerd, &proxy, &case),
+            Endpoint::Run => options::run_container(&dockerd, &proxy, &case),
         };
         match outcome {
             Outcome::Compared {
@@ -234,6 +240,9 @@ fn run(version: Version, upstream: &Path) -> Report {
             } => {
                 report.accepted += 1;
                 report.naive_caught += usize::from(naive_caught);
+                if matches!(case.endpoint, Endpoint::Volume | Endpoint::Run) {
+                    report.naive_options += usize::from(naive_caught);
+                }
                 report.compared += fields;
                 report.live += usize::from(live);
                 log_case(
@@ -268,6 +277,12 @@ fn run(version: Version, upstream: &Path) -> Report {
         .problems
         .extend(proxy.errors().into_iter().map(|e| format!("proxy: {e}")));
     assert!(proxy.recorded() > 0, "the proxy saw no AuthZReq");
+    if report.naive_options == 0 {
+        report.problems.push(
+            "the option cases do not catch a decoder that trims option strings: they cannot catch anything"
+                .into(),
+        );
+    }
     if report.naive_caught == 0 {
         report.problems.push(
             "the corpus does not catch even the naive control decoder: it cannot catch anything"
@@ -611,6 +626,14 @@ fn summary(reports: &[Report]) -> String {
         );
     }
     for r in reports {
+        let _ = writeln!(
+            out,
+            "dockerd {}: option strings: the trimming control decoder disagrees with the daemon in {} cases",
+            r.version.label(),
+            r.naive_options
+        );
+    }
+    for r in reports {
         if !r.skipped.is_empty() {
             let mut reasons: Vec<&str> = r.skipped.iter().map(|(_, why)| why.as_str()).collect();
             reasons.sort_unstable();
@@ -651,10 +674,11 @@ fn log_case(version: Version, case: &Case, outcome: &str) {
             "{}\t{}\t{} {}\t{}\t{}",
             version.label(),
             case.name,
-            if case.endpoint == Endpoint::Start {
-                "start"
-            } else {
-                "create"
+            match case.endpoint {
+                Endpoint::Start => "start",
+                Endpoint::Create => "create",
+                Endpoint::Volume => "volume",
+                Endpoint::Run => "run",
             },
             case.prefix(),
             case.body,

@@ -16,6 +16,7 @@ mod instances;
 mod managed_plugin;
 mod moby_authz;
 mod operations;
+mod options;
 mod packaging;
 mod protocol;
 mod reload;

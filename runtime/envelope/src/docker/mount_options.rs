@@ -110,6 +110,15 @@ impl<'a> MountOptions<'a> {
         self.has_flag("bind") || self.has_flag("rbind")
     }
 
+    /// Whether the mount is read-only: the last of `ro` and `rw` wins.
+    pub fn read_only(&self) -> bool {
+        self.flags
+            .iter()
+            .rev()
+            .find(|flag| matches!(**flag, "ro" | "rw"))
+            .is_some_and(|flag| *flag == "ro")
+    }
+
     /// The data string the filesystem receives (`""`: none).
     pub fn data_string(&self) -> String {
         self.data.join(",")
@@ -177,6 +186,8 @@ mod tests {
             [" bind", "Bind", "bind ", "defaults", "size=1m", ""]
         );
         assert!(o.binds());
+        assert!(o.read_only());
+        assert!(!MountOptions::parse("ro,rw").read_only());
         assert_eq!(o.data_string(), " bind,Bind,bind ,defaults,size=1m,");
     }
 

@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use super::mount_options::MountOptions;
+use super::mount_options::{MountOptions, PROPAGATION_FLAGS};
 use crate::go_struct;
 
 go_struct! {
@@ -63,9 +63,9 @@ const MANDATORY_OPTIONS: [(&str, &[&str]); 3] = [
 /// What a `local` volume is, once a container mounts it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LocalMount<'a> {
-    /// Nothing is mounted: a directory under the daemon's data root
-    /// (no `type` and no `device`, or moby's "remount" reading of
-    /// `device=none` with no data).
+    /// Nothing is mounted: a directory under the daemon's data root (no
+    /// `type` and no `device`, or moby's "remount" reading of `device=none`
+    /// or the `remount` flag with no data).
     Directory,
     /// `o` holds the `bind` or `rbind` flag: `device`, a host path, is
     /// bind-mounted; the kernel ignores `type` and the data.
@@ -147,10 +147,19 @@ impl<'a> LocalMount<'a> {
             return Err(LocalOptionsError::NoDevice);
         }
         let parsed = MountOptions::parse(get("o"));
-        // moby's `isremount`: a device of `none` with no data skips the
-        // mount call itself (only propagation and read-only remounts
-        // follow, which fail on a directory that is not a mount point).
-        if device == "none" && parsed.data_string().is_empty() {
+        // moby's `isremount`: with a device of `none`, or the `remount`
+        // flag, and no data, the mount call itself is skipped. What may
+        // follow (a propagation change, the read-only remount of a bind)
+        // fails on a directory that is not a mount point; without those,
+        // the volume stays a plain directory.
+        let skipped =
+            (device == "none" || parsed.has_flag("remount")) && parsed.data_string().is_empty();
+        let follow_up = parsed
+            .flags
+            .iter()
+            .any(|flag| PROPAGATION_FLAGS.contains(flag))
+            || (parsed.binds() && parsed.read_only());
+        if skipped && !follow_up {
             return Ok(LocalMount::Directory);
         }
         if parsed.binds() {
@@ -269,6 +278,7 @@ mod tests {
             opts(&[("size", "0")]),
             opts(&[("type", ""), ("device", ""), ("o", "bind")]),
             opts(&[("type", "none"), ("device", "none"), ("o", "bind")]),
+            opts(&[("type", "tmpfs"), ("device", "tmpfs"), ("o", "remount")]),
         ] {
             assert_eq!(
                 LocalMount::of(&options),
@@ -276,6 +286,15 @@ mod tests {
                 "{options:?}"
             );
         }
+        // A read-only bind or a propagation flag still acts (and fails).
+        assert!(matches!(
+            LocalMount::of(&opts(&[
+                ("type", "none"),
+                ("device", "none"),
+                ("o", "bind,ro")
+            ])),
+            Ok(LocalMount::Bind { .. })
+        ));
         // With data, `device=none` is mounted.
         assert!(matches!(
             LocalMount::of(&opts(&[
