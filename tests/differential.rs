@@ -11,6 +11,13 @@
 //! the SDK's view (compare.rs). A difference fails the test, naming the
 //! case, the daemon, the field and both values.
 //!
+//! Option strings are proven by what the daemon does with them
+//! (options.rs): `local` volumes are mounted by a running container and
+//! the host's mount table read; containers with security and tmpfs
+//! options are started and their process read (`/proc/PID`). A control
+//! decoder that trims option strings must disagree with the daemon there
+//! too.
+//!
 //! Needs root, busybox-static, the system dockerd 20.10 and `.ci/docker26`'s
 //! dockerd 26.1. A daemon whose prerequisites are missing is skipped with a
 //! printed reason, except under `CI=true`, where that is a failure.

@@ -850,7 +850,7 @@ pub struct SeenMount {
 
 /// What a `local` volume's options mount, in one word for comparing:
 /// `directory`, `bind /tmp`, `fs debugfs`, `refused`, `no device`.
-fn predicted(local: &Result<LocalMount<'_>, LocalOptionsError>) -> String {
+fn predicted_mount(local: &Result<LocalMount<'_>, LocalOptionsError>) -> String {
     match local {
         Ok(LocalMount::Directory) => "directory".into(),
         Ok(LocalMount::Bind { device, .. }) => format!("bind {device}"),
@@ -862,7 +862,7 @@ fn predicted(local: &Result<LocalMount<'_>, LocalOptionsError>) -> String {
 
 /// What the daemon did, in the same words (`mount failed` when the kernel
 /// or the daemon refused the mount at start).
-fn seen(seen: &VolumeSeen) -> String {
+fn seen_mount(seen: &VolumeSeen) -> String {
     if let Some(e) = &seen.refused {
         return format!("refused ({e})");
     }
@@ -904,7 +904,7 @@ pub fn volume(
 ) -> (usize, Vec<Mismatch>) {
     let mut mismatches = Vec::new();
     let local = LocalMount::of(&sdk.driver_opts);
-    let (predicted, seen) = (predicted(&local), seen(daemon));
+    let (predicted, seen) = (predicted_mount(&local), seen_mount(daemon));
     if !agrees(&predicted, &seen) {
         mismatches.push(Mismatch {
             field: "LocalMount::of(DriverOpts)".into(),
@@ -925,7 +925,7 @@ pub fn volume(
         });
     }
     if daemon.refused.is_none() {
-        let recorded = map_of(daemon.options.as_object().map(|_| &daemon.options), same);
+        let recorded = map_of(Some(&daemon.options), same);
         if recorded != json!(sdk.driver_opts) {
             mismatches.push(Mismatch {
                 field: "VolumeCreate.DriverOpts".into(),
@@ -961,9 +961,9 @@ pub fn naive_volume_disagrees(sdk: &VolumeCreate, daemon: &VolumeSeen) -> bool {
         {
             format!("bind {device}")
         }
-        _ => predicted(&local),
+        _ => predicted_mount(&local),
     };
-    !agrees(&naive, &seen(daemon))
+    !agrees(&naive, &seen_mount(daemon))
 }
 
 /// What a daemon did with a container created from a `Run` case.

@@ -30,6 +30,13 @@
 //! padded past the 7 bytes below which Docker ignores a start body,
 //! `{"HostConfig":null}`), and a body at API 1.24 and with no version
 //! (both refused by the daemon).
+//!
+//! Option strings ([`VOLUME_OPTIONS`], [`RUN_OPTIONS`]), at the daemon's
+//! own API version: `local` volume options spelled the ways a decoder
+//! could misread (` bind`, `Bind`, a tab, a repeated key, keys with a space
+//! or in another case, `device=none`, `remount`), and containers with
+//! security options, tmpfs option strings, `TmpfsOptions.Options` and
+//! image mounts, each started so that what the daemon did can be read.
 
 use crate::dockerd::http::Framing;
 use crate::dockerd::{IMAGE, Version};

@@ -126,13 +126,15 @@ mod collect {
             mounts.extend(mount_entry(mount, "Mounts", root));
         }
         for spec in &host_config.volumes_from {
+            // moby's `ParseVolumesFrom`: the mode is a `,` list, read-only
+            // when one entry is exactly `ro`.
             let (source, mode) = spec.split_once(':').unwrap_or((spec, ""));
             mounts.push(plain(
                 MountKind::VolumesFrom,
                 "VolumesFrom",
                 source,
                 "",
-                mode == "ro",
+                mode.split(',').any(|m| m == "ro"),
             ));
         }
         for device in &host_config.devices {
@@ -665,7 +667,7 @@ mod collect {
             let mounts = container_mounts(
                 &hc(
                     r#"{"Mounts":[{"Type":"bind","Source":"/var/run","Target":"/r"},{"Type":"volume","Source":"v","Target":"/v"},{"Type":"weird","Source":"s","Target":"/w"}],
-                       "VolumesFrom":["other:ro"],"Devices":[{"PathOnHost":"/dev/null","PathInContainer":"/dev/x","CgroupPermissions":"r"}],
+                       "VolumesFrom":["other:ro,z"],"Devices":[{"PathOnHost":"/dev/null","PathInContainer":"/dev/x","CgroupPermissions":"r"}],
                        "Tmpfs":{"/run":"size=1m"}}"#,
                 ),
                 [&"/anon".to_owned()],
