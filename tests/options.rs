@@ -158,6 +158,23 @@ fn spaced_bind_volume(version: Version) {
     let id = text(&run.stdout).trim().to_owned();
     let _ = dockerd.docker(&["rm", "-f", &id]);
 
+    // A CDI device name (`vendor.com/class=name`) on the daemon's own CLI
+    // is a device request for the `cdi` driver, which every daemon records.
+    let cdi = dockerd.docker(&["create", "--device", "vendor.example/gpu=0", IMAGE, "true"]);
+    assert!(cdi.status.success(), "{label}: {}", text(&cdi.stderr));
+    let cdi_id = text(&cdi.stdout).trim().to_owned();
+    let host_config = dockerd.get_json(&format!("/containers/{cdi_id}/json"))["HostConfig"].clone();
+    assert_eq!(
+        host_config["DeviceRequests"][0]["Driver"], "cdi",
+        "{label}: {host_config}"
+    );
+    assert_eq!(
+        host_config["DeviceRequests"][0]["DeviceIDs"],
+        json!(["vendor.example/gpu=0"]),
+        "{label}"
+    );
+    let _ = dockerd.docker(&["rm", "-f", &cdi_id]);
+
     // Behind hardening, the same volume is judged as the debugfs it is.
     let config = plugin.config();
     let before = std::fs::read_to_string(&config).unwrap();

@@ -20,7 +20,8 @@
 //! | `SecurityOpt` | `[]`, and the container is privileged or has `PidMode`/`IpcMode` `host` | `["label=disable"]` (or `[]` when the body said `[]`, not nil) | `generateSecurityOpt`: a nil SecurityOpt gets SELinux labelling disabled for containers that share the host's namespaces; the SDK's `Vec` cannot tell nil from `[]` | – (create and start) |
 //! | `MaskedPaths`, `ReadonlyPaths` | `None` | create: the daemon's default list, or `null` for a privileged container; start: `null` (the runtime applies its default list when it runs it) | `createContainerOSSpecificSettings` (create only) | endpoint |
 //! | everything on start with no HostConfig in the body (SDK `None`) | – | exactly what it recorded before the start | the daemon keeps the container's HostConfig | – |
-//! | `Mounts` members newer than the daemon (`BindOptions.ReadOnly*Recursive`, `VolumeOptions.Subpath` on 20.10; `TmpfsOptions.Options`, `ImageOptions` on 20.10 and 26.1) | the value sent | their zero value | Go skips keys its struct lacks; the SDK reads what any supported daemon reads | daemon version |
+//! | `Mounts` members newer than the daemon (`BindOptions.ReadOnly*Recursive`, `CreateMountpoint`, `VolumeOptions.Subpath` on 20.10; `TmpfsOptions.Options`, `ImageOptions` on 20.10 and 26.1) | the value sent | their zero value | Go skips keys its struct lacks; the SDK reads what any supported daemon reads | daemon version |
+//! | `Mounts[].BindOptions.CreateMountpoint` at API < 1.42 | the value sent | `false` | the create handler resets it for older clients | API version |
 //! | `LogConfig.Type` | `""` | create: the daemon's default driver; start: either | `mergeAndVerifyLogConfig` (create) | endpoint |
 //! | a bind's propagation in `mounts()` | none (`rprivate`) | `rslave` when the bind source holds the daemon's data root | `validateBindDaemonRoot` | where the daemon keeps its data |
 //!
@@ -422,7 +423,10 @@ fn sdk_mount(m: &Mount) -> Value {
 /// The SDK's `Mounts` without the members `version` does not decode (Go
 /// skips a key its struct lacks): the SDK reads every member any daemon
 /// knows, so an older daemon records less.
-fn mounts_known_to(sdk: &Value, version: Version) -> Value {
+fn mounts_known_to(sdk: &Value, version: Version, api: &str) -> Value {
+    // `BindOptions.CreateMountpoint` (API 1.42): 20.10 does not know it,
+    // 26.1 and 28.5 reset it for older API versions.
+    let create_mountpoint = version == Version::V20_10 || api_below(api, "1.42");
     let unknown: &[(&str, &str)] = match version {
         Version::V20_10 => &[
             ("BindOptions", "ReadOnlyNonRecursive"),
@@ -436,7 +440,8 @@ fn mounts_known_to(sdk: &Value, version: Version) -> Value {
     };
     let mut mounts = sdk.clone();
     for mount in mounts.as_array_mut().into_iter().flatten() {
-        for (parent, member) in unknown {
+        let reset = create_mountpoint.then_some(&("BindOptions", "CreateMountpoint"));
+        for (parent, member) in unknown.iter().chain(reset) {
             let (zero, place) = match (*parent, mount.get_mut(*parent)) {
                 ("", _) => (Value::Null, Some(&mut *mount)),
                 (_, Some(Value::Object(_))) => (json!(""), mount.get_mut(*parent)),
@@ -563,7 +568,7 @@ fn accepted(check: &Check, sdk: &Value, host_config: &HostConfig, ctx: &Ctx<'_>)
         {
             vec![json!([]), json!(["label=disable"])]
         }
-        "Mounts" => vec![mounts_known_to(sdk, ctx.version)],
+        "Mounts" => vec![mounts_known_to(sdk, ctx.version, ctx.api)],
         "LogConfig" if sdk["Type"] == "" => {
             let mut filled = sdk.clone();
             filled["Type"] = d.log_type.clone();

@@ -101,6 +101,7 @@ pub const FIELDS: &[Field] = &[
             r#"[{"Type":"tmpfs","Target":"/t","TmpfsOptions":{"SizeBytes":1048576,"Mode":511}}]"#,
             r#"[{"Type":"bind","Source":"/tmp","Target":"/h","ReadOnly":true,"Consistency":"cached","BindOptions":{"Propagation":"rslave","NonRecursive":true,"ReadOnlyNonRecursive":true}}]"#,
             r#"[{"Type":"bind","Source":"/tmp","Target":"/h","BindOptions":{"Propagation":" rshared"}}]"#,
+            r#"[{"Type":"bind","Source":"/tmp","Target":"/h","BindOptions":{"CreateMountpoint":true}}]"#,
             r#"[{"Type":"volume","Source":"diffvol-{{n}}","Target":"/v","VolumeOptions":{"DriverConfig":{"Name":"local","Options":{"type":"debugfs","o":" bind","device":"/tmp"}}}}]"#,
             r#"[{"Type":"volume","Source":"diffvol-{{n}}","Target":"/v","VolumeOptions":{"Subpath":"x"}}]"#,
         ],

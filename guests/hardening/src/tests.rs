@@ -964,7 +964,7 @@ fn local_volume_flags_and_words_are_judged_exactly() {
     };
     for (options, why) in [
         (
-            r#"{"type":"none","o":"bind,remount","device":"/tmp"}"#,
+            r#"{"type":"tmpfs","o":"remount,size=1m","device":"tmpfs"}"#,
             "remount flag",
         ),
         (
@@ -1006,6 +1006,8 @@ fn local_volume_flags_and_words_are_judged_exactly() {
         r#"{"type":"none","o":"bind,ro,nosuid,rprivate","device":"/tmp"}"#,
         r#"{"type":"tmpfs","o":"nosuid,nodev,size=10m,uid=1000,mode=0700,","device":"tmpfs"}"#,
         r#"{"type":"none","o":"bind","device":"none"}"#,
+        // `remount` with no data skips the mount call: nothing is mounted.
+        r#"{"type":"none","o":"bind,remount","device":"/"}"#,
         r#"{"size":"0"}"#,
     ] {
         for req in local_volumes(options) {
