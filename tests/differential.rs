@@ -15,8 +15,8 @@
 //! (options.rs): `local` volumes are mounted by a running container and
 //! the host's mount table read; containers with security and tmpfs
 //! options are started and their process read (`/proc/PID`). A control
-//! decoder that trims option strings must disagree with the daemon there
-//! too.
+//! decoder that trims and case-folds option strings must disagree with the
+//! daemon there too.
 //!
 //! Needs root, busybox-static, the system dockerd 20.10 and `.ci/docker26`'s
 //! dockerd 26.1. A daemon whose prerequisites are missing is skipped with a
@@ -142,7 +142,7 @@ struct Report {
     accepted: usize,
     live: usize,
     naive_caught: usize,
-    /// Option-string cases in which the trimming control decoder disagrees.
+    /// Option-string cases in which the trimming, case-folding control decoder disagrees.
     naive_options: usize,
     refused: Vec<(String, u16, String)>,
     compared: usize,
@@ -286,7 +286,7 @@ fn run(version: Version, upstream: &Path) -> Report {
     assert!(proxy.recorded() > 0, "the proxy saw no AuthZReq");
     if report.naive_options == 0 {
         report.problems.push(
-            "the option cases do not catch a decoder that trims option strings: they cannot catch anything"
+            "the option cases do not catch a decoder that trims and case-folds option strings: they cannot catch anything"
                 .into(),
         );
     }
@@ -635,7 +635,7 @@ fn summary(reports: &[Report]) -> String {
     for r in reports {
         let _ = writeln!(
             out,
-            "dockerd {}: option strings: the trimming control decoder disagrees with the daemon in {} cases",
+            "dockerd {}: option strings: the trimming, case-folding control decoder disagrees with the daemon in {} cases",
             r.version.label(),
             r.naive_options
         );

@@ -954,14 +954,15 @@ pub fn volume(
     (4, mismatches)
 }
 
-/// The control for volumes: the decoder Portcullis had, which trimmed each
-/// `o` entry. Whether it disagrees with what the daemon did.
+/// The control for volumes: a decoder that trims each `o` entry (as
+/// Portcullis did) and folds its case. Whether it disagrees with what the
+/// daemon did.
 pub fn naive_volume_disagrees(sdk: &VolumeCreate, daemon: &VolumeSeen) -> bool {
     let local = LocalMount::of(&sdk.driver_opts);
     let naive = match (&local, sdk.driver_opts.get("o")) {
         (Ok(LocalMount::Filesystem { device, .. }), Some(o))
             if o.split(',')
-                .map(str::trim)
+                .map(|f| f.trim().to_ascii_lowercase())
                 .any(|f| f == "bind" || f == "rbind") =>
         {
             format!("bind {device}")
@@ -1097,7 +1098,9 @@ fn status_field<'a>(status: &'a str, name: &str) -> &'a str {
         .map_or("", str::trim)
 }
 
-fn predict_run(create: &ContainerCreate, version: Version, trim: bool) -> RunPrediction {
+/// What the SDK's parsers predict; `naive`: with every option string
+/// trimmed and lower-cased first (the control).
+fn predict_run(create: &ContainerCreate, version: Version, naive: bool) -> RunPrediction {
     let host = &create.host_config;
     let mut p = RunPrediction {
         refused: None,
@@ -1109,7 +1112,13 @@ fn predict_run(create: &ContainerCreate, version: Version, trim: bool) -> RunPre
         writable_cgroups: false,
     };
     for option in &host.security_opt {
-        let option = if trim { option.trim() } else { option.as_str() };
+        let folded;
+        let option = if naive {
+            folded = option.trim().to_ascii_lowercase();
+            folded.as_str()
+        } else {
+            option.as_str()
+        };
         match SecurityOpt::parse(option) {
             Err(e) => p.refused = Some(e.to_string()),
             Ok(parsed) if parsed.needs_28() && version != Version::V28_5 => {
@@ -1130,8 +1139,9 @@ fn predict_run(create: &ContainerCreate, version: Version, trim: bool) -> RunPre
         }
     }
     if let Some(options) = host.tmpfs.get("/x") {
-        let entries: Result<Vec<&str>, String> = if trim {
-            Ok(options
+        let folded = options.to_ascii_lowercase();
+        let entries: Result<Vec<&str>, String> = if naive {
+            Ok(folded
                 .split(',')
                 .map(str::trim)
                 .filter(|e| !e.is_empty())
@@ -1222,7 +1232,8 @@ pub fn run(create: &ContainerCreate, daemon: &RunSeen, version: Version) -> (usi
     (6, run_mismatches(&sdk, &observed(daemon)))
 }
 
-/// The control for option strings: a decoder that trims each entry.
+/// The control for option strings: a decoder that trims and lower-cases
+/// each entry.
 pub fn naive_run_disagrees(create: &ContainerCreate, daemon: &RunSeen, version: Version) -> bool {
     !run_mismatches(&predict_run(create, version, true), &observed(daemon)).is_empty()
 }

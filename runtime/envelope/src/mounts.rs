@@ -68,7 +68,8 @@ pub struct MountInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub driver: Option<String>,
     /// Volumes: the driver's options (`type`, `o`, `device` for `local`,
-    /// which can mount any filesystem or host path).
+    /// which can mount any filesystem or host path: read them with
+    /// [`LocalMount::of`](crate::docker::LocalMount::of), never by hand).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub driver_options: BTreeMap<String, String>,
     /// Binds: the mount propagation asked for (`rshared` lets mounts made
@@ -231,7 +232,8 @@ mod collect {
     }
 
     /// A volume created by `driver` with `options`, followed by the bind
-    /// mount it amounts to when it is a `local` volume with `o=bind`.
+    /// mount it amounts to when it is a `local` volume whose `o` holds the
+    /// `bind` or `rbind` flag (as the daemon splits `o`: ` bind` is not one).
     fn volume_with_driver(
         origin: &str,
         source: &str,
