@@ -18,6 +18,13 @@
 //! the SDK's view (compare.rs). A difference fails the test, naming the
 //! case, the daemon, the field and both values.
 //!
+//! Option strings are proven by what the daemon does with them
+//! (options.rs): `local` volumes are mounted by a running container and
+//! the host's mount table read; containers with security and tmpfs
+//! options are started and their process read (`/proc/PID`). A control
+//! decoder that trims and case-folds option strings must disagree with the
+//! daemon there too.
+//!
 //! Needs root, busybox-static, the system dockerd 20.10, `.ci/docker26`'s
 //! dockerd 26.1 and `.ci/docker28`'s 28.5. A daemon whose prerequisites are missing is skipped with a
 //! printed reason, except under `CI=true`, where that is a failure.
@@ -26,6 +33,7 @@
 
 mod compare;
 mod corpus;
+mod options;
 pub(crate) mod proxy;
 
 use std::collections::BTreeMap;
@@ -144,6 +152,8 @@ struct Report {
     /// Fields a 28.5 daemon ignored at the body's top level while the SDK
     /// reports them as 20.10 and 26.1 apply them (stricter, never looser).
     ignored_top_level: usize,
+    /// Option-string cases in which the trimming, case-folding control decoder disagrees.
+    naive_options: usize,
     refused: Vec<(String, u16, String)>,
     compared: usize,
     disagreements: Vec<Disagreement>,
@@ -179,6 +189,7 @@ fn run(version: Version, upstream: &Path) -> Report {
         live: 0,
         naive_caught: 0,
         ignored_top_level: 0,
+        naive_options: 0,
         refused: Vec::new(),
         compared: 0,
         disagreements: Vec::new(),
@@ -232,6 +243,8 @@ fn run(version: Version, upstream: &Path) -> Report {
                 &inspect["HostConfig"],
             ),
             Endpoint::Start => run_start(&dockerd, &proxy, &case, &donor, &defaults),
+            Endpoint::Volume => options::run_volume(&dockerd, &proxy, &case),
+            Endpoint::Run => options::run_container(&dockerd, &proxy, &case),
         };
         match outcome {
             Outcome::Compared {
@@ -247,6 +260,9 @@ fn run(version: Version, upstream: &Path) -> Report {
                 report.accepted += 1;
                 report.ignored_top_level += ignored_top_level;
                 report.naive_caught += usize::from(naive_caught);
+                if matches!(case.endpoint, Endpoint::Volume | Endpoint::Run) {
+                    report.naive_options += usize::from(naive_caught);
+                }
                 report.compared += fields;
                 report.live += usize::from(live);
                 log_case(
@@ -281,6 +297,12 @@ fn run(version: Version, upstream: &Path) -> Report {
         .problems
         .extend(proxy.errors().into_iter().map(|e| format!("proxy: {e}")));
     assert!(proxy.recorded() > 0, "the proxy saw no AuthZReq");
+    if report.naive_options == 0 {
+        report.problems.push(
+            "the option cases do not catch a decoder that trims and case-folds option strings: they cannot catch anything"
+                .into(),
+        );
+    }
     if report.naive_caught == 0 {
         report.problems.push(
             "the corpus does not catch even the naive control decoder: it cannot catch anything"
@@ -661,6 +683,14 @@ fn summary(reports: &[Report]) -> String {
                 r.ignored_top_level
             );
         }
+        let _ = writeln!(
+            out,
+            "dockerd {}: option strings: the trimming, case-folding control decoder disagrees with the daemon in {} cases",
+            r.version.label(),
+            r.naive_options
+        );
+    }
+    for r in reports {
         if !r.skipped.is_empty() {
             let mut reasons: Vec<&str> = r.skipped.iter().map(|(_, why)| why.as_str()).collect();
             reasons.sort_unstable();
@@ -701,10 +731,11 @@ fn log_case(version: Version, case: &Case, outcome: &str) {
             "{}\t{}\t{} {}\t{}\t{}",
             version.label(),
             case.name,
-            if case.endpoint == Endpoint::Start {
-                "start"
-            } else {
-                "create"
+            match case.endpoint {
+                Endpoint::Start => "start",
+                Endpoint::Create => "create",
+                Endpoint::Volume => "volume",
+                Endpoint::Run => "run",
             },
             case.prefix(),
             case.body,

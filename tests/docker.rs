@@ -320,8 +320,14 @@ fn hardening_refuses_raw_bypasses(version: Version) {
         // (The answer is JSON: the quotes around the name are escaped.)
         &denied("committing a container as \\\"busybox\\\" is not allowed"),
     );
-    let missing = dockerd.request("GET", "/images/busybox:latest/json", None).unwrap();
-    assert_eq!(missing.status(), 404, "{label}: the refused commit left an image");
+    let missing = dockerd
+        .request("GET", "/images/busybox:latest/json", None)
+        .unwrap();
+    assert_eq!(
+        missing.status(),
+        404,
+        "{label}: the refused commit left an image"
+    );
     let archive = allowed.path().join("image.tar");
     let save = dockerd.docker(&["save", "-o", &archive.display().to_string(), LOCAL_IMAGE]);
     assert!(save.status.success(), "{label}: {}", text(&save.stderr));

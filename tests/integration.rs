@@ -20,6 +20,7 @@ mod laundering;
 mod managed_plugin;
 mod moby_authz;
 mod operations;
+mod options;
 mod packaging;
 mod protocol;
 mod reload;

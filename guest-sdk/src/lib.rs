@@ -31,6 +31,13 @@
 //! way the daemon decodes them ([`docker`]). A body the policy needs but
 //! cannot read — absent, not forwarded by Docker, malformed — is a
 //! [`BodyError`], which denies when returned with `?`.
+//!
+//! Option strings inside those fields are read by the parsers the daemon
+//! uses, never by hand: [`docker::LocalMount`] says what a `local` volume's
+//! `type`/`o`/`device` mount, [`docker::MountOptions`] splits a mount option
+//! string as moby does (` bind` is not `bind`), [`docker::SecurityOpt`]
+//! reads `--security-opt` entries, and
+//! [`docker::mount_options::tmpfs_entries`] reads `--tmpfs` strings.
 
 #![warn(missing_docs)]
 

@@ -30,6 +30,13 @@
 //! padded past the 7 bytes below which Docker ignores a start body,
 //! `{"HostConfig":null}`), and a body at API 1.24 and with no version
 //! (both refused by the daemon).
+//!
+//! Option strings ([`VOLUME_OPTIONS`], [`RUN_OPTIONS`]), at the daemon's
+//! own API version: `local` volume options spelled the ways a decoder
+//! could misread (` bind`, `Bind`, a tab, a repeated key, keys with a space
+//! or in another case, `device=none`, `remount`), and containers with
+//! security options, tmpfs option strings, `TmpfsOptions.Options` and
+//! image mounts, each started so that what the daemon did can be read.
 
 use crate::dockerd::http::Framing;
 use crate::dockerd::{IMAGE, Version};
@@ -74,7 +81,13 @@ pub const FIELDS: &[Field] = &[
     },
     Field {
         go: "Binds",
-        samples: &[r#"["/:/host"]"#, r#"["/tmp:/h:ro","diffvol-{{n}}:/v"]"#],
+        samples: &[
+            r#"["/:/host"]"#,
+            r#"["/tmp:/h:ro","diffvol-{{n}}:/v"]"#,
+            r#"["/tmp:/h:ro,rshared"]"#,
+            r#"["/tmp:/h:rslave,z,nocopy"]"#,
+            r#"["/tmp:/h: ro"]"#,
+        ],
         benign: "[]",
         core: true,
         start: Some(r#"["/tmp:/h:ro"]"#),
@@ -86,6 +99,11 @@ pub const FIELDS: &[Field] = &[
             r#"[{"Type":"bind","Source":"/","Target":"/host"}]"#,
             r#"[{"Type":"volume","Source":"diffvol-{{n}}","Target":"/v","VolumeOptions":{"DriverConfig":{"Name":"local","Options":{"type":"none","o":"bind","device":"/tmp"}}}}]"#,
             r#"[{"Type":"tmpfs","Target":"/t","TmpfsOptions":{"SizeBytes":1048576,"Mode":511}}]"#,
+            r#"[{"Type":"bind","Source":"/tmp","Target":"/h","ReadOnly":true,"Consistency":"cached","BindOptions":{"Propagation":"rslave","NonRecursive":true,"ReadOnlyNonRecursive":true}}]"#,
+            r#"[{"Type":"bind","Source":"/tmp","Target":"/h","BindOptions":{"Propagation":" rshared"}}]"#,
+            r#"[{"Type":"bind","Source":"/tmp","Target":"/h","BindOptions":{"CreateMountpoint":true}}]"#,
+            r#"[{"Type":"volume","Source":"diffvol-{{n}}","Target":"/v","VolumeOptions":{"DriverConfig":{"Name":"local","Options":{"type":"debugfs","o":" bind","device":"/tmp"}}}}]"#,
+            r#"[{"Type":"volume","Source":"diffvol-{{n}}","Target":"/v","VolumeOptions":{"Subpath":"x"}}]"#,
         ],
         benign: "[]",
         core: true,
@@ -126,7 +144,10 @@ pub const FIELDS: &[Field] = &[
     },
     Field {
         go: "DeviceRequests",
-        samples: &[r#"[{"Driver":"","Count":-1,"Capabilities":[["gpu"]]}]"#],
+        samples: &[
+            r#"[{"Driver":"","Count":-1,"Capabilities":[["gpu"]]}]"#,
+            r#"[{"Driver":"cdi","DeviceIDs":["vendor.com/class=name"]}]"#,
+        ],
         benign: "[]",
         core: false,
         start: None,
@@ -205,6 +226,8 @@ pub const FIELDS: &[Field] = &[
             r#"["disable"]"#,
             r#"["no-new-privileges"]"#,
             r#"["seccomp={\"defaultAction\":\"SCMP_ACT_ALLOW\"}"]"#,
+            r#"[" seccomp=unconfined"]"#,
+            r#"["writable-cgroups"]"#,
         ],
         benign: "[]",
         core: true,
@@ -229,7 +252,10 @@ pub const FIELDS: &[Field] = &[
     },
     Field {
         go: "Sysctls",
-        samples: &[r#"{"net.ipv4.ip_unprivileged_port_start":"0"}"#],
+        samples: &[
+            r#"{"net.ipv4.ip_unprivileged_port_start":"0"}"#,
+            r#"{"net.ipv4.ip_forward ":"1","Net.IPv4.conf.all.rp_filter":"0"}"#,
+        ],
         benign: "{}",
         core: false,
         start: Some(r#"{"kernel.shm_rmid_forced":"1"}"#),
@@ -275,10 +301,34 @@ pub const FIELDS: &[Field] = &[
     },
     Field {
         go: "Tmpfs",
-        samples: &[r#"{"/run":"rw,exec,suid"}"#],
+        samples: &[
+            r#"{"/run":"rw,exec,suid"}"#,
+            r#"{"/x":"size=1m, exec,rbind"}"#,
+        ],
         benign: "{}",
         core: false,
         start: Some(r#"{"/run":"rw,exec"}"#),
+        merge: None,
+    },
+    Field {
+        go: "LogConfig",
+        samples: &[
+            r#"{"Type":"json-file","Config":{"max-size":"1m"}}"#,
+            r#"{"Type":"","Config":{"max-file":"2"}}"#,
+            r#"{"Type":"json-file","Config":{" max-size":"1m"}}"#,
+            r#"{"Type":"none"}"#,
+        ],
+        benign: "{}",
+        core: false,
+        start: None,
+        merge: Some((r#"{"Type":"json-file"}"#, r#"{"Config":{"max-size":"1m"}}"#)),
+    },
+    Field {
+        go: "StorageOpt",
+        samples: &[r#"{"size":"1G"}"#],
+        benign: "{}",
+        core: false,
+        start: None,
         merge: None,
     },
     Field {
@@ -315,6 +365,14 @@ pub enum Endpoint {
     /// `POST /containers/create` of a plain container (`NetworkMode: none`),
     /// then `POST /containers/{id}/start` with the body.
     Start,
+    /// `POST /volumes/create` with the body; then a container that mounts
+    /// the volume is started, and what the daemon mounted for it is read
+    /// from the host's mount table.
+    Volume,
+    /// `POST /containers/create` with the body, then start (`sleep`): what
+    /// the daemon made of the option strings is read from the running
+    /// process (`/proc/PID/status`, `/proc/PID/mountinfo`).
+    Run,
 }
 
 /// One request of the corpus.
@@ -737,6 +795,290 @@ impl Builder {
     }
 }
 
+/// `local` volume options (`DriverOpts`): the key, then the members of the
+/// options object. `/tmp` is the bind device (it exists on every host).
+/// debugfs ignores data words it does not know, so it mounts whatever `o`
+/// holds: what a bind flag that is not exactly `bind` really mounts.
+pub const VOLUME_OPTIONS: &[(&str, &str)] = &[
+    ("bind", r#""type":"none","o":"bind","device":"/tmp""#),
+    (
+        "rbind,ro",
+        r#""type":"none","o":"rbind,ro","device":"/tmp""#,
+    ),
+    (
+        "bind,trailing-comma",
+        r#""type":"none","o":"bind,","device":"/tmp""#,
+    ),
+    (
+        "bind-flag-with-type-tmpfs",
+        r#""type":"tmpfs","o":"nosuid,bind","device":"/tmp""#,
+    ),
+    (
+        "space-then-bind,debugfs",
+        r#""type":"debugfs","o":" bind","device":"/tmp""#,
+    ),
+    (
+        "bind-then-space,debugfs",
+        r#""type":"debugfs","o":"bind ","device":"/tmp""#,
+    ),
+    (
+        "Bind,debugfs",
+        r#""type":"debugfs","o":"Bind","device":"/tmp""#,
+    ),
+    (
+        "flag,space-bind,debugfs",
+        r#""type":"debugfs","o":"nosuid, bind","device":"/tmp""#,
+    ),
+    (
+        "tab-rbind,debugfs",
+        r#""type":"debugfs","o":"\trbind","device":"/tmp""#,
+    ),
+    (
+        "space-then-bind,tmpfs",
+        r#""type":"tmpfs","o":" bind","device":"/tmp""#,
+    ),
+    (
+        "space-then-bind,proc",
+        r#""type":"proc","o":" bind","device":"/tmp""#,
+    ),
+    (
+        "tmpfs,size,uid",
+        r#""type":"tmpfs","o":"size=1m,uid=1000","device":"tmpfs""#,
+    ),
+    ("tmpfs,no-o", r#""type":"tmpfs","device":"tmpfs""#),
+    (
+        "tmpfs,defaults",
+        r#""type":"tmpfs","o":"defaults","device":"tmpfs""#,
+    ),
+    (
+        "tmpfs,remount",
+        r#""type":"tmpfs","o":"remount","device":"tmpfs""#,
+    ),
+    ("proc", r#""type":"proc","device":"proc""#),
+    ("debugfs", r#""type":"debugfs","device":"debugfs""#),
+    ("type-with-space", r#""type":" tmpfs","device":"tmpfs""#),
+    (
+        "key-with-space",
+        r#"" o":"bind","type":"none","device":"/tmp""#,
+    ),
+    (
+        "key-upper-case",
+        r#""O":"bind","type":"none","device":"/tmp""#,
+    ),
+    ("key-Type", r#""Type":"tmpfs","device":"tmpfs""#),
+    ("o-without-device", r#""o":"bind","type":"none""#),
+    (
+        "device-none,bind",
+        r#""type":"none","o":"bind","device":"none""#,
+    ),
+    (
+        "device-none,data",
+        r#""type":"tmpfs","o":"size=1m","device":"none""#,
+    ),
+    ("empty-device", r#""type":"tmpfs","device":"""#),
+    ("size-0", r#""size":"0""#),
+    ("none", ""),
+    (
+        "o-repeated,bind-last",
+        r#""type":"none","o":" bind","o":"bind","device":"/tmp""#,
+    ),
+    (
+        "o-repeated,bind-first",
+        r#""type":"debugfs","o":"bind","o":" bind","device":"/tmp""#,
+    ),
+];
+
+/// Containers started with option strings the daemon reads: the field,
+/// what the case tries, the `HostConfig` members. The image's command is
+/// `sleep`, so the process can be looked at.
+pub const RUN_OPTIONS: &[(&str, &str, &str)] = &[
+    (
+        "SecurityOpt",
+        "no-new-privileges",
+        r#""SecurityOpt":["no-new-privileges"]"#,
+    ),
+    (
+        "SecurityOpt",
+        "no-new-privileges=false",
+        r#""SecurityOpt":["no-new-privileges=false"]"#,
+    ),
+    (
+        "SecurityOpt",
+        "no-new-privileges:true",
+        r#""SecurityOpt":["no-new-privileges:true"]"#,
+    ),
+    (
+        "SecurityOpt",
+        "no-new-privileges=yes",
+        r#""SecurityOpt":["no-new-privileges=yes"]"#,
+    ),
+    (
+        "SecurityOpt",
+        "no-new-privileges,then-false",
+        r#""SecurityOpt":["no-new-privileges","no-new-privileges=0"]"#,
+    ),
+    (
+        "SecurityOpt",
+        "seccomp=unconfined",
+        r#""SecurityOpt":["seccomp=unconfined"]"#,
+    ),
+    (
+        "SecurityOpt",
+        "seccomp:unconfined",
+        r#""SecurityOpt":["seccomp:unconfined"]"#,
+    ),
+    (
+        "SecurityOpt",
+        "space,seccomp=unconfined",
+        r#""SecurityOpt":[" seccomp=unconfined"]"#,
+    ),
+    (
+        "SecurityOpt",
+        "seccomp-space=unconfined",
+        r#""SecurityOpt":["seccomp =unconfined"]"#,
+    ),
+    (
+        "SecurityOpt",
+        "Seccomp=unconfined",
+        r#""SecurityOpt":["Seccomp=unconfined"]"#,
+    ),
+    (
+        "SecurityOpt",
+        "seccomp=builtin",
+        r#""SecurityOpt":["seccomp=builtin"]"#,
+    ),
+    ("SecurityOpt", "seccomp=", r#""SecurityOpt":["seccomp="]"#),
+    (
+        "SecurityOpt",
+        "apparmor=unconfined",
+        r#""SecurityOpt":["apparmor=unconfined"]"#,
+    ),
+    (
+        "SecurityOpt",
+        "apparmor:x=y",
+        r#""SecurityOpt":["apparmor:x=y"]"#,
+    ),
+    (
+        "SecurityOpt",
+        "label=disable",
+        r#""SecurityOpt":["label=disable"]"#,
+    ),
+    ("SecurityOpt", "disable", r#""SecurityOpt":["disable"]"#),
+    (
+        "SecurityOpt",
+        "disable-space",
+        r#""SecurityOpt":["disable "]"#,
+    ),
+    (
+        "SecurityOpt",
+        "writable-cgroups",
+        r#""SecurityOpt":["writable-cgroups"]"#,
+    ),
+    (
+        "SecurityOpt",
+        "writable-cgroups=false",
+        r#""SecurityOpt":["writable-cgroups=false"]"#,
+    ),
+    (
+        "SecurityOpt",
+        "systempaths=unconfined",
+        r#""SecurityOpt":["systempaths=unconfined"]"#,
+    ),
+    ("Tmpfs", "rw,exec,suid", r#""Tmpfs":{"/x":"rw,exec,suid"}"#),
+    (
+        "Tmpfs",
+        "ro,dev",
+        r#""Tmpfs":{"/x":"ro,dev,size=1m,mode=1777,uid=5"}"#,
+    ),
+    (
+        "Tmpfs",
+        "exec,then-noexec",
+        r#""Tmpfs":{"/x":"exec,noexec"}"#,
+    ),
+    ("Tmpfs", "space-exec", r#""Tmpfs":{"/x":"size=1m, exec"}"#),
+    ("Tmpfs", "EXEC", r#""Tmpfs":{"/x":"EXEC"}"#),
+    ("Tmpfs", "empty-key", r#""Tmpfs":{"/x":"=x"}"#),
+    ("Tmpfs", "defaults", r#""Tmpfs":{"/x":"defaults"}"#),
+    ("Tmpfs", "empty", r#""Tmpfs":{"/x":""}"#),
+    ("Tmpfs", "rbind", r#""Tmpfs":{"/x":"rbind"}"#),
+    ("Tmpfs", "empty-entry", r#""Tmpfs":{"/x":"exec,,suid"}"#),
+    (
+        "Mounts",
+        "tmpfs-Options-exec",
+        r#""Mounts":[{"Type":"tmpfs","Target":"/x","TmpfsOptions":{"Options":[["exec"]]}}]"#,
+    ),
+    (
+        "Mounts",
+        "tmpfs-Options-suid",
+        r#""Mounts":[{"Type":"tmpfs","Target":"/x","TmpfsOptions":{"Options":[["suid"]]}}]"#,
+    ),
+    (
+        "Mounts",
+        "tmpfs-ReadOnly,size",
+        r#""Mounts":[{"Type":"tmpfs","Target":"/x","ReadOnly":true,"TmpfsOptions":{"SizeBytes":1048576,"Mode":448}}]"#,
+    ),
+    (
+        "Mounts",
+        "image",
+        r#""Mounts":[{"Type":"image","Source":"{{image}}","Target":"/x"}]"#,
+    ),
+    (
+        "Mounts",
+        "image,Subpath",
+        r#""Mounts":[{"Type":"image","Source":"{{image}}","Target":"/x","ImageOptions":{"Subpath":"bin"}}]"#,
+    ),
+    (
+        "Mounts",
+        "image,Subpath-escapes",
+        r#""Mounts":[{"Type":"image","Source":"{{image}}","Target":"/x","ImageOptions":{"Subpath":"../x"}}]"#,
+    ),
+];
+
+impl Builder {
+    /// `POST /volumes/create` with each of [`VOLUME_OPTIONS`] (the key
+    /// spelled `driveropts` once), at the daemon's own API version.
+    fn volumes(&mut self) {
+        for (what, options) in VOLUME_OPTIONS {
+            let body = format!(r#"{{"Name":"diffopt-{{{{n}}}}","DriverOpts":{{{options}}}}}"#);
+            self.push_call(
+                "DriverOpts",
+                format!("DriverOpts/{what}"),
+                "",
+                body,
+                Endpoint::Volume,
+                Framing::Length,
+            );
+        }
+        self.push_call(
+            "DriverOpts",
+            "DriverOpts/lower-case-key,local-driver".into(),
+            "",
+            r#"{"Name":"diffopt-{{n}}","Driver":"local","driveropts":{"type":"debugfs","o":" bind","device":"/tmp"}}"#.into(),
+            Endpoint::Volume,
+            Framing::Length,
+        );
+    }
+
+    /// Containers with each of [`RUN_OPTIONS`], created and started at the
+    /// daemon's own API version.
+    fn runs(&mut self) {
+        for (field, what, members) in RUN_OPTIONS {
+            let body = format!(
+                r#"{{"Image":"{IMAGE}","Cmd":["sleep","60"],"HostConfig":{{"NetworkMode":"none",{}}}}}"#,
+                members.replace("{{image}}", IMAGE)
+            );
+            self.push_call(
+                field,
+                format!("{field}/run,{what}"),
+                "",
+                body,
+                Endpoint::Run,
+                Framing::Length,
+            );
+        }
+    }
+}
+
 /// A version for case names.
 fn shown(version: &str) -> String {
     if version.is_empty() {
@@ -758,6 +1100,8 @@ pub fn corpus(version: Version) -> Vec<Case> {
     }
     builder.host_config_key();
     builder.start();
+    builder.volumes();
+    builder.runs();
     builder.cases
 }
 
@@ -811,7 +1155,7 @@ mod tests {
         assert!(cases.iter().any(|c| c.name.contains("Kelvin-sign")));
         assert!(cases.iter().any(|c| c.name.contains("long-s")));
         assert!(
-            (250..=500).contains(&cases.len()),
+            (250..=600).contains(&cases.len()),
             "{} cases: keep it to a few hundred",
             cases.len()
         );

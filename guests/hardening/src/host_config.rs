@@ -5,7 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use portcullis_sdk::docker::{HostConfig, NetworkingConfig};
+use portcullis_sdk::docker::mount_options::{TMPFS_DATA_KEYS, TMPFS_MOUNT_OPTIONS, tmpfs_entries};
+use portcullis_sdk::docker::{HostConfig, Mount, NetworkingConfig};
 
 use crate::Violations;
 use crate::config::Config;
@@ -87,6 +88,65 @@ pub(crate) fn check(host: &HostConfig, config: &Config, out: &mut Violations) {
         }
     }
     check_ports(host, config, out);
+    for (target, options) in &host.tmpfs {
+        check_tmpfs(target, options, config, out);
+    }
+    check_tmpfs_mounts(&host.mounts, out);
+}
+
+/// A `--tmpfs` option string, read as the daemon reads it when the
+/// container starts (moby `MergeTmpfsOptions`: split on `,`, nothing
+/// trimmed). Every mount flag is accepted there, `bind` and `rbind`
+/// included, which make the runtime bind-mount a host path named `tmpfs`
+/// instead; only flags that mount nothing new and tmpfs sizes, modes and
+/// owners pass.
+fn check_tmpfs(target: &str, options: &str, config: &Config, out: &mut Violations) {
+    let entries = match tmpfs_entries(options) {
+        Ok(entries) => entries,
+        Err(e) => {
+            out.push(format!(
+                "tmpfs at {target}: {e} (the daemon would refuse it)"
+            ));
+            return;
+        }
+    };
+    for entry in entries {
+        let why = match entry {
+            "bind" | "rbind" => "it bind-mounts a host path instead of a tmpfs",
+            "remount" => "it changes an existing mount",
+            "shared" | "rshared" if !config.allow_shared_propagation => {
+                "shared propagation is not allowed"
+            }
+            _ => match entry.split_once('=') {
+                Some(("", _)) => "it is not an option tmpfs knows",
+                Some((key, _)) if !TMPFS_DATA_KEYS.contains(&key) => {
+                    "it is not an option tmpfs knows"
+                }
+                _ => continue,
+            },
+        };
+        out.push(format!(
+            "tmpfs option {entry:?} at {target} is not allowed ({why})"
+        ));
+    }
+}
+
+/// `--mount type=tmpfs`'s `TmpfsOptions.Options` (API 1.46+): dockerd 28.5
+/// accepts `[exec]` and `[noexec]`; anything else is not understood.
+pub(crate) fn check_tmpfs_mounts(mounts: &[Mount], out: &mut Violations) {
+    for mount in mounts {
+        let options = mount.tmpfs_options.as_ref().map(|o| o.options.as_slice());
+        for option in options.unwrap_or_default() {
+            let known =
+                matches!(option.as_slice(), [flag] if TMPFS_MOUNT_OPTIONS.contains(&flag.as_str()));
+            if !known {
+                out.push(format!(
+                    "tmpfs mount option {option:?} at {} is not allowed",
+                    mount.target
+                ));
+            }
+        }
+    }
 }
 
 /// Options of the daemon's default logging driver that only size and tag

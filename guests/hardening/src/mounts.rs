@@ -1,29 +1,16 @@
 //! Mounts, from the host's list (`Request::mounts`): binds by their
 //! resolved host path, volumes by the driver that would create them and
-//! its options, `--volumes-from`, and any mount type this version does not
+//! what a `local` volume's options make the daemon mount, images by their
+//! registry, `--volumes-from`, and any mount type this version does not
 //! know.
 
-use portcullis_sdk::docker::volume::{LOCAL_OPTION_KEYS, is_local_driver, mount_flags};
+use portcullis_sdk::docker::mount_options::{MountOptions, TMPFS_DATA_KEYS};
+use portcullis_sdk::docker::volume::{LocalMount, local_mount};
 use portcullis_sdk::{MountInfo, MountKind};
 
 use crate::Violations;
 use crate::config::Config;
-
-/// Mount flags of a `local` volume's `o` that mount nothing new.
-const SAFE_MOUNT_FLAGS: [&str; 9] = [
-    "ro",
-    "rw",
-    "nosuid",
-    "nodev",
-    "noexec",
-    "noatime",
-    "nodiratime",
-    "relatime",
-    "strictatime",
-];
-
-/// `key=value` options of a tmpfs.
-const TMPFS_OPTIONS: [&str; 6] = ["size", "mode", "uid", "gid", "nr_inodes", "nr_blocks"];
+use crate::images::check_image;
 
 pub(crate) fn check(mounts: &[MountInfo], config: &Config, out: &mut Violations) {
     crate::sockets::check(mounts, config, out);
@@ -34,6 +21,7 @@ pub(crate) fn check(mounts: &[MountInfo], config: &Config, out: &mut Violations)
             MountKind::VolumesFrom if !config.allow_volumes_from => {
                 out.push(format!("--volumes-from {} is not allowed", mount.source));
             }
+            MountKind::Image => check_image_mount(mount, config, out),
             MountKind::Unknown | MountKind::Npipe => {
                 out.push(format!(
                     "mount of {:?} ({}) is not allowed",
@@ -45,7 +33,8 @@ pub(crate) fn check(mounts: &[MountInfo], config: &Config, out: &mut Violations)
             MountKind::Device if mount.origin == "PluginSettings" && !config.allow_devices => {
                 out.push(format!("device {} is not allowed", mount.source));
             }
-            // tmpfs, images and cluster volumes expose nothing of the host.
+            // tmpfs (judged with the `HostConfig`) and cluster volumes
+            // expose nothing of the host.
             _ => {}
         }
     }
@@ -98,46 +87,93 @@ fn check_volume(mount: &MountInfo, config: &Config, out: &mut Violations) {
         out.push(format!("volume driver {driver} ({name}) is not allowed"));
         return;
     }
-    if is_local_driver(driver)
-        && let Err(why) = local_options_allowed(mount, config)
-    {
-        out.push(format!("local volume {name}: {why}"));
+    if let Some(local) = local_mount(driver, &mount.driver_options) {
+        let judged = local
+            .map_err(|e| format!("the daemon would refuse its options ({e})"))
+            .and_then(|local| local_mount_allowed(&local, config));
+        if let Err(why) = judged {
+            out.push(format!("local volume {name}: {why}"));
+        }
     }
 }
 
-/// A `local` volume mounts `device` with `-t type -o o`: allowed with no
-/// options, as a tmpfs, as a bind (its host path is a separate entry in
-/// the list, judged by `bind_prefixes`), or with a `type` the config names.
-fn local_options_allowed(mount: &MountInfo, config: &Config) -> Result<(), String> {
-    let options = &mount.driver_options;
-    if let Some(key) = options
-        .keys()
-        .find(|key| !LOCAL_OPTION_KEYS.contains(&key.as_str()))
-    {
-        return Err(format!("option {key} is not allowed"));
-    }
-    let flags: Vec<&str> = options
-        .get("o")
-        .map_or_else(Vec::new, |o| mount_flags(o).collect());
-    if flags.iter().any(|f| matches!(*f, "bind" | "rbind")) {
-        return Ok(());
-    }
-    match options.get("type").map(String::as_str) {
-        None => Ok(()),
-        Some("tmpfs") => match flags.iter().find(|flag| !tmpfs_option(flag)) {
-            Some(flag) => Err(format!("tmpfs option {flag} is not allowed")),
-            None => Ok(()),
-        },
-        Some(kind) if config.allowed_volume_types.iter().any(|t| t == kind) => Ok(()),
-        Some(kind) => Err(format!(
-            "filesystem type {kind:?} is not allowed (it mounts a host device or filesystem)"
+/// What a `local` volume mounts, read as the daemon reads its options
+/// (`o` split on `,` only, nothing trimmed): nothing, a bind (its host
+/// path is the list's next entry, judged by `bind_prefixes`), a tmpfs, or
+/// a filesystem `type` the config names. Flags must be ones that mount
+/// nothing new; a word that is not a flag goes to the filesystem, so it is
+/// allowed only where its meaning is known (tmpfs) or the type is trusted.
+fn local_mount_allowed(local: &LocalMount<'_>, config: &Config) -> Result<(), String> {
+    match local {
+        LocalMount::Directory => Ok(()),
+        LocalMount::Bind { options, .. } => {
+            check_flags(options, config)?;
+            match options.data.iter().find(|word| !word.is_empty()) {
+                Some(word) => Err(format!(
+                    "option {word:?} of a bind is not a mount flag (flags are matched exactly)"
+                )),
+                None => Ok(()),
+            }
+        }
+        LocalMount::Filesystem {
+            kind: "tmpfs",
+            options,
+            ..
+        } => {
+            check_flags(options, config)?;
+            match options.data.iter().find(|word| !tmpfs_data(word)) {
+                Some(word) => Err(format!("tmpfs option {word:?} is not allowed")),
+                None => Ok(()),
+            }
+        }
+        LocalMount::Filesystem { kind, options, .. }
+            if config.allowed_volume_types.iter().any(|t| t == kind) =>
+        {
+            check_flags(options, config)
+        }
+        LocalMount::Filesystem {
+            kind,
+            device,
+            options,
+        } => Err(format!(
+            "filesystem type {kind:?} is not allowed (the daemon would mount it from {device:?} with {:?})",
+            options.data_string()
         )),
     }
 }
 
-fn tmpfs_option(flag: &str) -> bool {
-    match flag.split_once('=') {
-        Some((key, _)) => TMPFS_OPTIONS.contains(&key),
-        None => SAFE_MOUNT_FLAGS.contains(&flag),
+/// The mount flags of a `local` volume: `remount` is refused (it changes
+/// an existing mount), `shared` and `rshared` need
+/// `allow_shared_propagation`; the rest only restrict or pick defaults.
+fn check_flags(options: &MountOptions<'_>, config: &Config) -> Result<(), String> {
+    for flag in &options.flags {
+        match *flag {
+            "remount" => return Err("the remount flag is not allowed".into()),
+            "shared" | "rshared" if !config.allow_shared_propagation => {
+                return Err(format!("{flag} propagation is not allowed"));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// A data word a tmpfs understands: `key=value` with one of moby's tmpfs
+/// keys (`size`, `mode`, `uid`, `gid`, `nr_inodes`, `nr_blocks`, `mpol`),
+/// or an empty word (skipped by the kernel).
+fn tmpfs_data(word: &str) -> bool {
+    word.is_empty()
+        || word
+            .split_once('=')
+            .is_some_and(|(key, _)| !key.is_empty() && TMPFS_DATA_KEYS.contains(&key))
+}
+
+/// An image mounted into the container (`--mount type=image`, dockerd
+/// 28): it must be an image the registry rules allow, as for `Image`.
+fn check_image_mount(mount: &MountInfo, config: &Config, out: &mut Violations) {
+    if mount.source.is_empty() {
+        out.push(format!("image mount at {} names no image", mount.target));
+    } else {
+        check_image(&mount.source, config, out);
     }
 }

@@ -1,9 +1,11 @@
-//! `--security-opt`, read the way the daemon's `parseSecurityOpt` reads it
-//! (moby `daemon/daemon_unix.go`, 20.10 and 26.1): `no-new-privileges` and
-//! `disable` bare, otherwise `key=value` (or the old `key:value` when there
-//! is no `=`), keys matched exactly. Only values known to keep confinement
-//! on pass; the rest must be named in the config.
+//! `--security-opt`, read by the SDK's [`SecurityOpt::parse`], which reads
+//! it as the daemon's `parseSecurityOpt` does (moby `daemon/daemon_unix.go`,
+//! 20.10 to 28.5): `no-new-privileges`, `disable` and `writable-cgroups`
+//! bare, otherwise `key=value` (or the old `key:value` when there is no
+//! `=`), nothing trimmed, keys matched exactly. Only values known to keep
+//! confinement on pass; the rest must be named in the config.
 
+use portcullis_sdk::docker::SecurityOpt;
 use sha2::{Digest, Sha256};
 
 use crate::Violations;
@@ -23,27 +25,37 @@ fn judge(option: &str, config: &Config) -> Result<(), String> {
         return Ok(());
     }
     let refused = |why: &str| Err(format!("security option {option} is not allowed ({why})"));
-    let (key, value) = match option {
-        "no-new-privileges" => return Ok(()),
-        "disable" => ("label", "disable"),
-        _ => match option.split_once('=').or_else(|| option.split_once(':')) {
-            Some(pair) => pair,
-            None => return refused("the daemon does not know it"),
-        },
+    let parsed = match SecurityOpt::parse(option) {
+        Ok(parsed) => parsed,
+        Err(_) => return refused("the daemon does not know it"),
     };
-    match (key, value) {
-        ("label" | "apparmor" | "seccomp", "unconfined" | "disable") if config.allow_unconfined => {
+    match parsed {
+        SecurityOpt::NoNewPrivileges(true) | SecurityOpt::WritableCgroups(false) => Ok(()),
+        SecurityOpt::NoNewPrivileges(false) => refused("it can only be switched on"),
+        SecurityOpt::Label("disable")
+        | SecurityOpt::AppArmor("unconfined")
+        | SecurityOpt::Seccomp("unconfined")
+            if config.allow_unconfined =>
+        {
             Ok(())
         }
-        ("label", "disable") | ("apparmor" | "seccomp", "unconfined") => {
-            refused("it switches confinement off")
+        SecurityOpt::Label("disable")
+        | SecurityOpt::AppArmor("unconfined")
+        | SecurityOpt::Seccomp("unconfined") => refused("it switches confinement off"),
+        SecurityOpt::WritableCgroups(true) if config.allow_unconfined => Ok(()),
+        SecurityOpt::WritableCgroups(true) => {
+            refused("it makes the cgroup filesystem writable in the container")
         }
-        ("label", _) => refused("SELinux labels must be listed in allowed_security_options"),
-        ("apparmor", "docker-default") => Ok(()),
-        ("apparmor", _) => refused("AppArmor profiles must be listed in allowed_security_options"),
-        // `builtin` (26.1) and an empty value select the daemon's default profile.
-        ("seccomp", "builtin" | "") => Ok(()),
-        ("seccomp", profile) => {
+        SecurityOpt::Label(_) => {
+            refused("SELinux labels must be listed in allowed_security_options")
+        }
+        SecurityOpt::AppArmor("docker-default") => Ok(()),
+        SecurityOpt::AppArmor(_) => {
+            refused("AppArmor profiles must be listed in allowed_security_options")
+        }
+        // `builtin` (26.1+) and an empty value select the daemon's default profile.
+        SecurityOpt::Seccomp("builtin" | "") => Ok(()),
+        SecurityOpt::Seccomp(profile) => {
             let digest = profile_digest(profile);
             if config.allowed_seccomp_profiles.contains(&digest) {
                 Ok(())
@@ -53,9 +65,6 @@ fn judge(option: &str, config: &Config) -> Result<(), String> {
                 ))
             }
         }
-        ("no-new-privileges", value) if parses_true(value) => Ok(()),
-        ("no-new-privileges", _) => refused("it can only be switched on"),
-        _ => refused("the daemon does not know it"),
     }
 }
 
@@ -64,11 +73,6 @@ pub(crate) fn profile_digest(profile: &str) -> String {
     let digest = Sha256::digest(profile.as_bytes());
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
     format!("sha256:{hex}")
-}
-
-/// Go's `strconv.ParseBool`, true side.
-fn parses_true(value: &str) -> bool {
-    matches!(value, "1" | "t" | "T" | "TRUE" | "true" | "True")
 }
 
 #[cfg(test)]
@@ -87,6 +91,7 @@ mod tests {
             "no-new-privileges:1",
             "apparmor=docker-default",
             "seccomp=builtin",
+            "writable-cgroups=false",
         ] {
             assert_eq!(judge(option, &strict()), Ok(()), "{option}");
         }
@@ -102,9 +107,15 @@ mod tests {
             "label=disable",
             "label:disable",
             "disable",
+            "writable-cgroups",
+            "writable-cgroups=true",
+            "writable-cgroups:1",
         ] {
             let why = judge(option, &strict()).unwrap_err();
-            assert!(why.contains("switches confinement off"), "{option}: {why}");
+            assert!(
+                why.contains("switches confinement off") || why.contains("cgroup filesystem"),
+                "{option}: {why}"
+            );
             assert_eq!(
                 judge(
                     option,
@@ -127,6 +138,10 @@ mod tests {
             "no-new-privileges=false",
             "systempaths=unconfined",
             "Seccomp=unconfined",
+            " seccomp=unconfined",
+            "seccomp =unconfined",
+            "apparmor= unconfined",
+            "no-new-privileges=yes",
             "whatever",
         ] {
             assert!(judge(option, &strict()).is_err(), "{option}");

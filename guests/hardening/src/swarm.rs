@@ -6,7 +6,7 @@ use portcullis_sdk::docker::{PluginPrivilege, Privileges};
 use portcullis_sdk::{BodyError, Request};
 
 use crate::config::Config;
-use crate::host_config::{check_capability, check_host_port, check_log_driver};
+use crate::host_config::{check_capability, check_host_port, check_log_driver, check_tmpfs_mounts};
 use crate::security_options::profile_digest;
 use crate::{Violations, images, mounts};
 
@@ -26,6 +26,7 @@ pub(crate) fn check_service(
         check_privileges(privileges, config, out);
     }
     mounts::check(req.mounts()?, config, out);
+    check_tmpfs_mounts(&spec.mounts, out);
     for network in service.networks() {
         let target = network.target.as_str();
         if target.eq_ignore_ascii_case("host") && !config.allow_host_namespaces {

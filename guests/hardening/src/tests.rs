@@ -165,6 +165,9 @@ fn security_options_are_an_allow_list() {
         "disable",
         "systempaths=unconfined",
         "label=type:spc_t",
+        "writable-cgroups",
+        "writable-cgroups=true",
+        " seccomp=unconfined",
     ] {
         let req = create(&format!(r#"{{"SecurityOpt":["{option}"]}}"#));
         assert_denied!(authorize(&req, &strict()), option);
@@ -907,4 +910,173 @@ fn plugins_are_judged_where_they_come_from_and_what_they_are_set_to() {
         authorize(&foreign_service, &config),
         "images from evil.example.com"
     );
+}
+
+/// A `local` volume with `type`, `o` and `device`, through `volume create`
+/// and through a `--mount`'s `DriverConfig`.
+fn local_volumes(options: &str) -> [Request; 2] {
+    [
+        RequestBuilder::post_json(
+            "/v1.41/volumes/create",
+            &format!(r#"{{"Name":"v","DriverOpts":{options}}}"#),
+        )
+        .build(),
+        create(&format!(
+            r#"{{"Mounts":[{{"Type":"volume","Source":"v","Target":"/v","VolumeOptions":{{"DriverConfig":{{"Name":"local","Options":{options}}}}}}}]}}"#
+        )),
+    ]
+}
+
+#[test]
+fn a_bind_flag_the_daemon_does_not_read_as_bind_does_not_hide_the_filesystem() {
+    // dockerd splits `o` on `,` and nothing else: ` bind` is not the bind
+    // flag but a word handed to debugfs, which ignores it, and the host's
+    // debugfs is mounted read-write (seen on dockerd 20.10, 26.1 and 28.5).
+    let config = Config {
+        bind_prefixes: vec!["/tmp".into()],
+        ..strict()
+    };
+    for o in [
+        " bind",
+        "bind ",
+        "Bind",
+        "nosuid, bind",
+        "rbind\\t",
+        " rbind",
+    ] {
+        for req in local_volumes(&format!(
+            r#"{{"type":"debugfs","o":"{o}","device":"/tmp"}}"#
+        )) {
+            assert_denied!(authorize(&req, &config), "filesystem type \"debugfs\"");
+        }
+    }
+    // The real flag is a bind of the device, judged by bind_prefixes.
+    for req in local_volumes(r#"{"type":"debugfs","o":"nosuid,bind","device":"/tmp"}"#) {
+        assert_allowed!(authorize(&req, &config));
+    }
+}
+
+#[test]
+fn local_volume_flags_and_words_are_judged_exactly() {
+    let config = Config {
+        bind_prefixes: vec!["/tmp".into()],
+        ..strict()
+    };
+    for (options, why) in [
+        (
+            r#"{"type":"tmpfs","o":"remount,size=1m","device":"tmpfs"}"#,
+            "remount flag",
+        ),
+        (
+            r#"{"type":"none","o":"rbind,rshared","device":"/tmp"}"#,
+            "rshared propagation",
+        ),
+        (
+            r#"{"type":"none","o":"bind,uid=0","device":"/tmp"}"#,
+            "option \"uid=0\" of a bind",
+        ),
+        (
+            r#"{"type":"tmpfs","o":" size=1m","device":"tmpfs"}"#,
+            "tmpfs option \" size=1m\"",
+        ),
+        (
+            r#"{"type":"tmpfs","o":"Size=1m","device":"tmpfs"}"#,
+            "tmpfs option \"Size=1m\"",
+        ),
+        (
+            r#"{"type":"tmpfs","o":"defaults","device":"tmpfs"}"#,
+            "tmpfs option \"defaults\"",
+        ),
+        (
+            r#"{"type":" tmpfs","device":"tmpfs"}"#,
+            "filesystem type \" tmpfs\"",
+        ),
+        (
+            r#"{"type":"tmpfs"," o":"bind","device":"/"}"#,
+            "invalid option: \" o\"",
+        ),
+        (r#"{"o":"bind","device":"/"}"#, "missing required option"),
+        (r#"{"type":"tmpfs","device":""}"#, "missing device"),
+    ] {
+        for req in local_volumes(options) {
+            assert_denied!(authorize(&req, &config), why);
+        }
+    }
+    for options in [
+        r#"{"type":"none","o":"bind,ro,nosuid,rprivate","device":"/tmp"}"#,
+        r#"{"type":"tmpfs","o":"nosuid,nodev,size=10m,uid=1000,mode=0700,","device":"tmpfs"}"#,
+        r#"{"type":"none","o":"bind","device":"none"}"#,
+        // `remount` with no data skips the mount call: nothing is mounted.
+        r#"{"type":"none","o":"bind,remount","device":"/"}"#,
+        r#"{"size":"0"}"#,
+    ] {
+        for req in local_volumes(options) {
+            assert_allowed!(authorize(&req, &config));
+        }
+    }
+}
+
+#[test]
+fn tmpfs_options_are_read_as_the_daemon_reads_them() {
+    for (tmpfs, why) in [
+        (r#"{"/x":"rbind"}"#, "bind-mounts a host path"),
+        (r#"{"/x":"size=1m,bind"}"#, "bind-mounts a host path"),
+        (r#"{"/x":"remount"}"#, "changes an existing mount"),
+        (r#"{"/x":"rshared"}"#, "shared propagation"),
+        (r#"{"/x":"size=1m, exec"}"#, "the daemon would refuse it"),
+        (r#"{"/x":"=x"}"#, "not an option tmpfs knows"),
+    ] {
+        assert_denied!(
+            authorize(&create(&format!(r#"{{"Tmpfs":{tmpfs}}}"#)), &strict()),
+            why
+        );
+    }
+    for tmpfs in [
+        r#"{"/run":"rw,exec,suid"}"#,
+        r#"{"/x":"mode=1777,uid=5,size=1m,noexec"}"#,
+        r#"{"/x":""}"#,
+    ] {
+        assert_allowed!(authorize(
+            &create(&format!(r#"{{"Tmpfs":{tmpfs}}}"#)),
+            &strict()
+        ));
+    }
+    let mount = |options: &str| {
+        create(&format!(
+            r#"{{"Mounts":[{{"Type":"tmpfs","Target":"/t","TmpfsOptions":{{"Options":{options}}}}}]}}"#
+        ))
+    };
+    assert_allowed!(authorize(&mount(r#"[["exec"]]"#), &strict()));
+    assert_allowed!(authorize(&mount(r#"[["noexec"]]"#), &strict()));
+    for options in [
+        r#"[["suid"]]"#,
+        r#"[["exec","1"]]"#,
+        r#"[[]]"#,
+        r#"[[" exec"]]"#,
+    ] {
+        assert_denied!(authorize(&mount(options), &strict()), "tmpfs mount option");
+    }
+}
+
+#[test]
+fn image_mounts_are_held_to_the_registry_rules() {
+    let config = Config {
+        allowed_registries: Some(vec!["docker.io".into()]),
+        ..strict()
+    };
+    let mount = |source: &str| {
+        create(&format!(
+            r#"{{"Mounts":[{{"Type":"image","Source":"{source}","Target":"/img","ImageOptions":{{"Subpath":"etc"}}}}]}}"#
+        ))
+    };
+    assert_denied!(
+        authorize(&mount("evil.example.com/tools:1"), &config),
+        "images from evil.example.com"
+    );
+    assert_denied!(authorize(&mount(""), &config), "names no image");
+    assert_allowed!(authorize(&mount("busybox:latest"), &config));
+    assert_allowed!(authorize(
+        &mount("sha256:0123456789abcdef0123456789abcdef"),
+        &config
+    ));
 }

@@ -12,26 +12,32 @@ pub mod exec;
 #[doc(hidden)]
 pub mod gojson;
 pub mod image;
+pub mod mount_options;
 pub mod network;
 pub mod plugin;
+pub mod security_opt;
 pub mod service;
 pub mod update;
 pub mod volume;
 
 pub use build::ImageBuild;
 pub use container::{
-    BindOptions, ContainerConfig, ContainerCreate, ContainerStart, DeviceMapping, DeviceRequest,
-    HostConfig, LogConfig, Mount, NetworkingConfig, PortBinding, TmpfsOptions, VolumeDriver,
-    VolumeOptions,
+    BindOptions, ClusterOptions, ContainerConfig, ContainerCreate, ContainerStart, DeviceMapping,
+    DeviceRequest, HostConfig, ImageOptions, LogConfig, Mount, NetworkingConfig, PortBinding,
+    TmpfsOptions, VolumeDriver, VolumeOptions,
 };
 pub use exec::ExecCreate;
 pub use gojson::StrSlice;
 pub use image::{ImageCreate, ImageReference};
+pub use mount_options::MountOptions;
 pub use network::{NetworkConnect, NetworkCreate};
 pub use plugin::{PluginPrivilege, PluginPrivileges};
+pub use security_opt::SecurityOpt;
 pub use service::{
     AppArmorOpts, ContainerSpec, EndpointSpec, LogDriver, NetworkAttachment, PluginSpec,
     PortConfig, Privileges, SeccompOpts, SelinuxContext, ServiceCreate, TaskTemplate,
 };
 pub use update::{ContainerUpdate, RestartPolicy};
-pub use volume::{VolumeCreate, is_local_driver, local_bind_device};
+pub use volume::{
+    LocalMount, LocalOptionsError, VolumeCreate, is_local_driver, local_bind_device, local_mount,
+};

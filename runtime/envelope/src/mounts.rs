@@ -91,7 +91,8 @@ pub struct MountInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub driver: Option<String>,
     /// Volumes: the driver's options (`type`, `o`, `device` for `local`,
-    /// which can mount any filesystem or host path).
+    /// which can mount any filesystem or host path: read them with
+    /// [`LocalMount::of`](crate::docker::LocalMount::of), never by hand).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub driver_options: BTreeMap<String, String>,
     /// Binds: the mount propagation asked for (`rshared` lets mounts made
@@ -161,13 +162,15 @@ mod collect {
             mounts.extend(mount_entry(mount, "Mounts", root));
         }
         for spec in &host_config.volumes_from {
+            // moby's `ParseVolumesFrom`: the mode is a `,` list, read-only
+            // when one entry is exactly `ro`.
             let (source, mode) = spec.split_once(':').unwrap_or((spec, ""));
             mounts.push(plain(
                 MountKind::VolumesFrom,
                 "VolumesFrom",
                 source,
                 "",
-                mode == "ro",
+                mode.split(',').any(|m| m == "ro"),
             ));
         }
         for device in &host_config.devices {
@@ -264,7 +267,8 @@ mod collect {
     }
 
     /// A volume created by `driver` with `options`, followed by the bind
-    /// mount it amounts to when it is a `local` volume with `o=bind`.
+    /// mount it amounts to when it is a `local` volume whose `o` holds the
+    /// `bind` or `rbind` flag (as the daemon splits `o`: ` bind` is not one).
     fn volume_with_driver(
         origin: &str,
         source: &str,
@@ -706,7 +710,7 @@ mod collect {
             let mounts = container_mounts(
                 &hc(
                     r#"{"Mounts":[{"Type":"bind","Source":"/var/run","Target":"/r"},{"Type":"volume","Source":"v","Target":"/v"},{"Type":"weird","Source":"s","Target":"/w"}],
-                       "VolumesFrom":["other:ro"],"Devices":[{"PathOnHost":"/dev/null","PathInContainer":"/dev/x","CgroupPermissions":"r"}],
+                       "VolumesFrom":["other:ro,z"],"Devices":[{"PathOnHost":"/dev/null","PathInContainer":"/dev/x","CgroupPermissions":"r"}],
                        "Tmpfs":{"/run":"size=1m"}}"#,
                 ),
                 [&"/anon".to_owned()],

@@ -16,7 +16,9 @@ use std::collections::BTreeMap;
 use serde::de::{Deserialize, Deserializer, MapAccess};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-use super::gojson::{GoFields, GoSeed, Ignored, Key, StrSlice, decode_fields, is_default};
+use super::gojson::{
+    GoDecode, GoFields, GoSeed, Ignored, Key, StrSlice, decode_fields, is_default,
+};
 use crate::go_struct;
 
 /// The body of `POST /containers/create`, as the daemon ends up with it.
@@ -275,8 +277,12 @@ go_struct! {
         "PublishAllPorts" => pub publish_all_ports: bool,
         /// Logging driver.
         "LogConfig" => pub log_config: LogConfig,
-        /// tmpfs mounts: path → options.
+        /// tmpfs mounts: path → option string (see
+        /// [`tmpfs_entries`](super::mount_options::tmpfs_entries)).
         "Tmpfs" => pub tmpfs: BTreeMap<String, String>,
+        /// Storage driver options for the container's writable layer
+        /// (`size`; the storage driver reads the keys).
+        "StorageOpt" => pub storage_opt: BTreeMap<String, String>,
         /// `--read-only`.
         "ReadonlyRootfs" => pub readonly_rootfs: bool,
         /// `--cgroup-parent`.
@@ -301,22 +307,30 @@ go_struct! {
 }
 
 go_struct! {
-    /// One `--mount` entry (Docker's `mount.Mount`).
+    /// One `--mount` entry (Docker's `mount.Mount`, as of API 1.51).
     pub struct Mount {
-        /// `bind`, `volume`, `tmpfs`, `npipe`, `cluster` or `image`.
+        /// `bind`, `volume`, `tmpfs`, `npipe`, `cluster` or (API 1.48+,
+        /// dockerd 28) `image`; anything else is refused by the daemon.
         "Type" => pub kind: String,
-        /// Host path (bind) or volume name (volume).
+        /// Host path (bind), volume name (volume) or image reference (image).
         "Source" => pub source: String,
         /// Path inside the container.
         "Target" => pub target: String,
         /// Mounted read-only.
         "ReadOnly" => pub read_only: bool,
+        /// `consistent`, `cached`, `delegated` or `default` (macOS only;
+        /// ignored on Linux).
+        "Consistency" => pub consistency: String,
         /// Options of a bind mount.
         "BindOptions" => pub bind_options: Option<BindOptions>,
         /// Options of a volume mount, including the driver that creates it.
         "VolumeOptions" => pub volume_options: Option<VolumeOptions>,
+        /// Options of an image mount (API 1.48+).
+        "ImageOptions" => pub image_options: Option<ImageOptions>,
         /// Options of a tmpfs mount.
         "TmpfsOptions" => pub tmpfs_options: Option<TmpfsOptions>,
+        /// Options of a cluster volume (an empty struct).
+        "ClusterOptions" => pub cluster_options: Option<ClusterOptions>,
     }
 }
 
@@ -329,6 +343,10 @@ go_struct! {
         "NonRecursive" => pub non_recursive: bool,
         /// Create the host path if it does not exist (API 1.42+).
         "CreateMountpoint" => pub create_mountpoint: bool,
+        /// Read-only only at the top, submounts left writable (API 1.44+).
+        "ReadOnlyNonRecursive" => pub read_only_non_recursive: bool,
+        /// Fail rather than leave submounts writable (API 1.44+).
+        "ReadOnlyForceRecursive" => pub read_only_force_recursive: bool,
     }
 }
 
@@ -343,8 +361,62 @@ go_struct! {
         /// its options: `local` with `type`/`o`/`device` can mount any
         /// host path or filesystem.
         "DriverConfig" => pub driver_config: Option<VolumeDriver>,
-        /// Path inside the volume to mount (API 1.45+).
+        /// Path inside the volume to mount (API 1.45+; the daemon refuses
+        /// one that is not lexically inside the volume).
         "Subpath" => pub subpath: String,
+    }
+}
+
+go_struct! {
+    /// Docker's `mount.ImageOptions` (API 1.48+).
+    pub struct ImageOptions {
+        /// Path inside the image to mount (the daemon refuses one that is
+        /// not lexically inside the image).
+        "Subpath" => pub subpath: String,
+    }
+}
+
+/// Docker's `mount.ClusterOptions`: a struct without fields (yet). Any
+/// object decodes into it, as Go decodes one; other values are refused.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClusterOptions;
+
+impl GoFields for ClusterOptions {
+    fn has_field(_: &Key<'_>) -> bool {
+        false
+    }
+
+    fn decode_field<'de, A: MapAccess<'de>>(
+        &mut self,
+        _: &Key<'de>,
+        _: &mut A,
+    ) -> Result<bool, A::Error> {
+        Ok(false)
+    }
+}
+
+impl GoDecode for ClusterOptions {
+    const NULL_RESETS: bool = false;
+
+    fn decode_into<'de, D: Deserializer<'de>>(
+        place: &mut Self,
+        deserializer: D,
+    ) -> Result<(), D::Error> {
+        decode_fields(place, deserializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for ClusterOptions {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let mut out = ClusterOptions;
+        decode_fields(&mut out, deserializer)?;
+        Ok(out)
+    }
+}
+
+impl Serialize for ClusterOptions {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_map(Some(0))?.end()
     }
 }
 
@@ -365,6 +437,9 @@ go_struct! {
         "SizeBytes" => pub size_bytes: i64,
         /// Permission bits of the tmpfs root.
         "Mode" => pub mode: u32,
+        /// Mount options (API 1.46+): `[flag]` or `[key, value]` each;
+        /// dockerd 28.5 accepts only `exec` and `noexec`.
+        "Options" => pub options: Vec<Vec<String>>,
     }
 }
 
